@@ -21,9 +21,9 @@ pub type Res = [u8; 8];
 pub type Ak = [u8; 6];
 
 /// Rotation amounts r1..r5 in bits (TS 35.206 §4.1).
-const R: [usize; 5] = [64, 0, 32, 64, 96];
-/// Constants c1..c5: all zero except the last octet (TS 35.206 §4.1).
-const C_LAST: [u8; 5] = [0x00, 0x01, 0x02, 0x04, 0x08];
+const R: [u32; 5] = [64, 0, 32, 64, 96];
+/// Constants c1..c5 (TS 35.206 §4.1).
+const C: [u128; 5] = [0, 1, 2, 4, 8];
 
 /// A MILENAGE instance bound to one subscriber's K and OP_c (TS 35.206 §4.1).
 pub struct Milenage {
@@ -83,60 +83,57 @@ impl Milenage {
         Opc::new(self.opc)
     }
 
-    fn encrypt(&self, block: &mut [u8; 16]) {
-        self.aes
-            .encrypt_block(GenericArray::from_mut_slice(&mut block[..]));
+    /// TEMP = E_K(RAND ⊕ OP_c).
+    fn temp(&self, rand: &Rand) -> u128 {
+        self.encrypt(u128::from_be_bytes(*rand) ^ self.opc_u128())
     }
 
-    /// TEMP = E_K(RAND ⊕ OP_c).
-    fn temp(&self, rand: &Rand) -> [u8; 16] {
-        let mut t = xor16(rand, &self.opc);
-        self.encrypt(&mut t);
-        t
+    fn opc_u128(&self) -> u128 {
+        u128::from_be_bytes(self.opc)
     }
 
     /// OUT_i for i in 2..=5: E_K(rot(TEMP ⊕ OP_c, r_i) ⊕ c_i) ⊕ OP_c.
-    fn out(&self, temp: &[u8; 16], i: usize) -> [u8; 16] {
-        let x = xor16(temp, &self.opc);
-        let mut b = rot(&x, R[i - 1]);
-        b[15] ^= C_LAST[i - 1];
-        self.encrypt(&mut b);
-        xor16(&b, &self.opc)
+    fn out(&self, temp: u128, i: usize) -> [u8; 16] {
+        let opc = self.opc_u128();
+        let b = (temp ^ opc).rotate_left(R[i - 1]) ^ C[i - 1];
+        (self.encrypt(b) ^ opc).to_be_bytes()
     }
 
     /// OUT1 = E_K(TEMP ⊕ rot(IN1 ⊕ OP_c, r1) ⊕ c1) ⊕ OP_c, IN1 = SQN‖AMF‖SQN‖AMF.
-    fn out1(&self, temp: &[u8; 16], sqn: &Sqn, amf: &Amf) -> [u8; 16] {
-        let s = sqn.to_bytes();
-        let mut in1 = [0u8; 16];
-        in1[0..6].copy_from_slice(&s);
-        in1[6..8].copy_from_slice(amf);
-        in1[8..14].copy_from_slice(&s);
-        in1[14..16].copy_from_slice(amf);
-        let r = rot(&xor16(&in1, &self.opc), R[0]);
-        let mut b = xor16(temp, &r);
-        b[15] ^= C_LAST[0];
-        self.encrypt(&mut b);
-        xor16(&b, &self.opc)
+    fn out1(&self, temp: u128, sqn: &Sqn, amf: &Amf) -> [u8; 16] {
+        let half = (sqn.value() << 16) | u64::from(u16::from_be_bytes(*amf));
+        let in1 = (u128::from(half) << 64) | u128::from(half);
+        let opc = self.opc_u128();
+        let b = temp ^ (in1 ^ opc).rotate_left(R[0]) ^ C[0];
+        (self.encrypt(b) ^ opc).to_be_bytes()
+    }
+
+    /// E_K on a block held as a big-endian integer.
+    fn encrypt(&self, x: u128) -> u128 {
+        let mut block = x.to_be_bytes();
+        self.aes
+            .encrypt_block(GenericArray::from_mut_slice(&mut block[..]));
+        u128::from_be_bytes(block)
     }
 
     /// f1: MAC-A over SQN, RAND and AMF.
     pub fn f1(&self, rand: &Rand, sqn: &Sqn, amf: &Amf) -> Mac64 {
-        let o = self.out1(&self.temp(rand), sqn, amf);
+        let o = self.out1(self.temp(rand), sqn, amf);
         o[0..8].try_into().expect("8 octets")
     }
 
     /// f1*: MAC-S over SQN, RAND and AMF (used in AUTS with AMF = 0x0000).
     pub fn f1_star(&self, rand: &Rand, sqn: &Sqn, amf: &Amf) -> Mac64 {
-        let o = self.out1(&self.temp(rand), sqn, amf);
+        let o = self.out1(self.temp(rand), sqn, amf);
         o[8..16].try_into().expect("8 octets")
     }
 
     /// f2, f3, f4, f5: (RES, CK, IK, AK), sharing one TEMP computation.
     pub fn f2345(&self, rand: &Rand) -> (Res, Ck, Ik, Ak) {
         let temp = self.temp(rand);
-        let o2 = self.out(&temp, 2);
-        let o3 = self.out(&temp, 3);
-        let o4 = self.out(&temp, 4);
+        let o2 = self.out(temp, 2);
+        let o3 = self.out(temp, 3);
+        let o4 = self.out(temp, 4);
         (
             o2[8..16].try_into().expect("8 octets"),
             Ck::new(o3),
@@ -147,24 +144,24 @@ impl Milenage {
 
     /// f5: the anonymity key AK alone.
     pub fn f5(&self, rand: &Rand) -> Ak {
-        let o2 = self.out(&self.temp(rand), 2);
+        let o2 = self.out(self.temp(rand), 2);
         o2[0..6].try_into().expect("6 octets")
     }
 
     /// f5*: the resynchronisation anonymity key AK*.
     pub fn f5_star(&self, rand: &Rand) -> Ak {
-        let o5 = self.out(&self.temp(rand), 5);
+        let o5 = self.out(self.temp(rand), 5);
         o5[0..6].try_into().expect("6 octets")
     }
 
     /// All of f1, f1*, f2, f3, f4, f5, f5* at once (one TEMP, six AES blocks in all).
     pub fn compute_all(&self, rand: &Rand, sqn: &Sqn, amf: &Amf) -> MilenageOutput {
         let temp = self.temp(rand);
-        let o1 = self.out1(&temp, sqn, amf);
-        let o2 = self.out(&temp, 2);
-        let o3 = self.out(&temp, 3);
-        let o4 = self.out(&temp, 4);
-        let o5 = self.out(&temp, 5);
+        let o1 = self.out1(temp, sqn, amf);
+        let o2 = self.out(temp, 2);
+        let o3 = self.out(temp, 3);
+        let o4 = self.out(temp, 4);
+        let o5 = self.out(temp, 5);
         MilenageOutput {
             mac_a: o1[0..8].try_into().expect("8 octets"),
             mac_s: o1[8..16].try_into().expect("8 octets"),
@@ -188,34 +185,5 @@ pub fn compute_opc(k: &K, op: &Op) -> Opc {
 }
 
 fn xor16(a: &[u8; 16], b: &[u8; 16]) -> [u8; 16] {
-    let mut o = [0u8; 16];
-    for i in 0..16 {
-        o[i] = a[i] ^ b[i];
-    }
-    o
-}
-
-/// rot(x, r): cyclic rotation of a 128-bit value by r bits towards the most significant bit.
-fn rot(x: &[u8; 16], r: usize) -> [u8; 16] {
-    debug_assert!(r % 8 == 0);
-    let n = r / 8;
-    let mut o = [0u8; 16];
-    for i in 0..16 {
-        o[i] = x[(i + n) % 16];
-    }
-    o
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotation_moves_bytes_towards_msb() {
-        let x: [u8; 16] = core::array::from_fn(|i| i as u8);
-        let r = rot(&x, 32);
-        assert_eq!(r[0], 4);
-        assert_eq!(r[12], 0);
-        assert_eq!(rot(&x, 0), x);
-    }
+    (u128::from_be_bytes(*a) ^ u128::from_be_bytes(*b)).to_be_bytes()
 }

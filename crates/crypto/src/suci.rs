@@ -14,7 +14,7 @@ use core::str::FromStr;
 
 use aes::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, Mac};
-use p256::elliptic_curve::sec1::ToEncodedPoint;
+
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -273,21 +273,15 @@ fn validate_username(u: &str) -> Result<(), Error> {
 pub enum HnPublicKey {
     /// Profile A: an X25519 public key.
     X25519([u8; 32]),
-    /// Profile B: a P-256 public key.
-    P256(p256::PublicKey),
+    /// Profile B: a P-256 public key, validated, in compressed SEC1 form.
+    P256([u8; 33]),
 }
 
 impl fmt::Debug for HnPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HnPublicKey::X25519(k) => write!(f, "X25519({})", hex::encode(k)),
-            HnPublicKey::P256(k) => {
-                write!(
-                    f,
-                    "P256({})",
-                    hex::encode(k.to_encoded_point(true).as_bytes())
-                )
-            }
+            HnPublicKey::P256(k) => write!(f, "P256({})", hex::encode(k)),
         }
     }
 }
@@ -304,7 +298,8 @@ impl HnPublicKey {
                     got: b.len(),
                 }
             })?)),
-            ProtectionScheme::ProfileB => p256::PublicKey::from_sec1_bytes(b)
+            ProtectionScheme::ProfileB => p256::point_from_sec1(b)
+                .and_then(|p| p256::compress(&p))
                 .map(HnPublicKey::P256)
                 .map_err(|_| Error::Suci("home network public key is not a point on P-256")),
             ProtectionScheme::Null => Err(Error::Suci("the null scheme takes no key")),
@@ -321,9 +316,7 @@ impl HnPublicKey {
                 ))
             }
             ProtectionScheme::ProfileB => {
-                let s = p256::SecretKey::from_slice(sk.expose())
-                    .map_err(|_| Error::Suci("not a valid P-256 private key"))?;
-                Ok(HnPublicKey::P256(s.public_key()))
+                Ok(HnPublicKey::P256(p256::public_from_private(sk.expose())?))
             }
             ProtectionScheme::Null => Err(Error::Suci("the null scheme takes no key")),
         }
@@ -333,7 +326,7 @@ impl HnPublicKey {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             HnPublicKey::X25519(k) => k.to_vec(),
-            HnPublicKey::P256(k) => k.to_encoded_point(true).as_bytes().to_vec(),
+            HnPublicKey::P256(k) => k.to_vec(),
         }
     }
 
@@ -354,9 +347,7 @@ pub fn generate_hn_key<R: RngCore + CryptoRng>(
         ProtectionScheme::ProfileA => {
             HnPrivateKey::new(x25519_dalek::StaticSecret::random_from_rng(&mut *rng).to_bytes())
         }
-        ProtectionScheme::ProfileB => {
-            HnPrivateKey::from_slice(&p256::SecretKey::random(rng).to_bytes()).expect("32 octets")
-        }
+        ProtectionScheme::ProfileB => p256::random_scalar(rng),
         ProtectionScheme::Null => return Err(Error::Suci("the null scheme takes no key")),
     };
     let pk = HnPublicKey::from_private(scheme, &sk)?;
@@ -399,17 +390,15 @@ pub fn conceal<R: RngCore + CryptoRng>(
     hn_key: &HnPublicKey,
     rng: &mut R,
 ) -> Result<Suci, Error> {
-    let mut eph = Zeroizing::new([0u8; 32]);
-    loop {
-        rng.fill_bytes(&mut eph[..]);
-        // A P-256 scalar must be in [1, n-1]; retry on the (negligible) chance it is not.
-        if hn_key.scheme() == ProtectionScheme::ProfileA
-            || p256::SecretKey::from_slice(&eph[..]).is_ok()
-        {
-            break;
+    let eph = match hn_key.scheme() {
+        ProtectionScheme::ProfileB => p256::random_scalar(rng),
+        _ => {
+            let mut b = Zeroizing::new([0u8; 32]);
+            rng.fill_bytes(&mut b[..]);
+            HnPrivateKey::new(*b)
         }
-    }
-    conceal_with_ephemeral(p, hn_key, &HnPrivateKey::new(*eph))
+    };
+    conceal_with_ephemeral(p, hn_key, &eph)
 }
 
 /// [`conceal`] with a given ephemeral private key (for test vectors; never reuse one).
@@ -431,12 +420,10 @@ pub fn conceal_with_ephemeral(
             (epk.to_vec(), Zeroizing::new(shared.to_bytes()))
         }
         HnPublicKey::P256(pk) => {
-            let s = p256::SecretKey::from_slice(eph_private.expose())
-                .map_err(|_| Error::Suci("not a valid P-256 private key"))?;
-            let epk = s.public_key().to_encoded_point(true).as_bytes().to_vec();
-            let shared = p256::ecdh::diffie_hellman(s.to_nonzero_scalar(), pk.as_affine());
-            let z: [u8; 32] = (*shared.raw_secret_bytes()).into();
-            (epk, Zeroizing::new(z))
+            let epk = p256::public_from_private(eph_private.expose())?.to_vec();
+            let peer = p256::point_from_sec1(pk)
+                .map_err(|_| Error::Suci("home network public key is not a point on P-256"))?;
+            (epk, p256::ecdh(eph_private.expose(), &peer)?)
         }
     };
     let keys = EciesKeys::derive(&shared[..], &eph_public);
@@ -507,12 +494,9 @@ fn decrypt(
             if out.len() < eph_len + 1 + MAC_LEN {
                 return Err(Error::Suci("scheme output too short"));
             }
-            let epk = p256::PublicKey::from_sec1_bytes(&out[..eph_len])
+            let epk = p256::point_from_sec1(&out[..eph_len])
                 .map_err(|_| Error::Suci("ephemeral public key is not a point on P-256"))?;
-            let s = p256::SecretKey::from_slice(sk.expose())
-                .map_err(|_| Error::Suci("home network private key is not a P-256 scalar"))?;
-            let shared = p256::ecdh::diffie_hellman(s.to_nonzero_scalar(), epk.as_affine());
-            (eph_len, Zeroizing::new((*shared.raw_secret_bytes()).into()))
+            (eph_len, p256::ecdh(sk.expose(), &epk)?)
         }
     };
     let (eph, rest) = out.split_at(eph_len);
@@ -525,6 +509,118 @@ fn decrypt(
     let mut pt = Zeroizing::new(ct.to_vec());
     keys.apply_keystream(&mut pt);
     Ok(pt)
+}
+
+/// secp256r1 through OpenSSL (its P-256 is several times faster than a portable one):
+/// point decoding with the on-curve check, key generation and ECDH.
+mod p256 {
+    use std::sync::OnceLock;
+
+    use openssl::bn::{BigNum, BigNumContext};
+    use openssl::ec::{EcGroup, EcGroupRef, EcPoint, EcPointRef, PointConversionForm};
+    use openssl::nid::Nid;
+    use rand_core::{CryptoRng, RngCore};
+    use zeroize::Zeroizing;
+
+    use crate::secret::HnPrivateKey;
+    use crate::Error;
+
+    struct Curve {
+        group: EcGroup,
+        order: BigNum,
+    }
+
+    fn curve() -> &'static Curve {
+        static CURVE: OnceLock<Curve> = OnceLock::new();
+        CURVE.get_or_init(|| {
+            let group =
+                EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("OpenSSL provides P-256");
+            let mut order = BigNum::new().expect("allocate");
+            let mut ctx = BigNumContext::new().expect("allocate");
+            group.order(&mut order, &mut ctx).expect("P-256 order");
+            Curve { group, order }
+        })
+    }
+
+    fn group() -> &'static EcGroupRef {
+        &curve().group
+    }
+
+    fn ossl(_: openssl::error::ErrorStack) -> Error {
+        Error::Suci("OpenSSL failure")
+    }
+
+    /// Decodes a compressed or uncompressed SEC1 point; refuses points not on the curve and
+    /// the point at infinity.
+    pub(super) fn point_from_sec1(b: &[u8]) -> Result<EcPoint, Error> {
+        let bad = || Error::Suci("not a point on P-256");
+        if !matches!(
+            (b.first(), b.len()),
+            (Some(0x02 | 0x03), 33) | (Some(0x04), 65)
+        ) {
+            return Err(bad());
+        }
+        let mut ctx = BigNumContext::new().map_err(ossl)?;
+        let p = EcPoint::from_bytes(group(), b, &mut ctx).map_err(|_| bad())?;
+        if p.is_infinity(group()) || !p.is_on_curve(group(), &mut ctx).map_err(|_| bad())? {
+            return Err(bad());
+        }
+        Ok(p)
+    }
+
+    /// The compressed SEC1 encoding of a point.
+    pub(super) fn compress(p: &EcPointRef) -> Result<[u8; 33], Error> {
+        let mut ctx = BigNumContext::new().map_err(ossl)?;
+        p.to_bytes(group(), PointConversionForm::COMPRESSED, &mut ctx)
+            .map_err(ossl)?
+            .try_into()
+            .map_err(|_| Error::Suci("OpenSSL failure"))
+    }
+
+    /// The scalar as a BigNum, if it lies in [1, n-1].
+    fn scalar(sk: &[u8; 32]) -> Result<BigNum, Error> {
+        let bad = || Error::Suci("not a valid P-256 private key");
+        let bn = BigNum::from_slice(sk).map_err(|_| bad())?;
+        if bn.num_bits() == 0 || bn.ucmp(&curve().order) != core::cmp::Ordering::Less {
+            return Err(bad());
+        }
+        Ok(bn)
+    }
+
+    /// A uniformly random scalar in [1, n-1].
+    pub(super) fn random_scalar<R: RngCore + CryptoRng>(rng: &mut R) -> HnPrivateKey {
+        loop {
+            let mut b = Zeroizing::new([0u8; 32]);
+            rng.fill_bytes(&mut b[..]);
+            if scalar(&b).is_ok() {
+                return HnPrivateKey::new(*b);
+            }
+        }
+    }
+
+    /// The compressed public key of a private key.
+    pub(super) fn public_from_private(sk: &[u8; 32]) -> Result<[u8; 33], Error> {
+        let k = scalar(sk)?;
+        let mut ctx = BigNumContext::new().map_err(ossl)?;
+        let mut p = EcPoint::new(group()).map_err(ossl)?;
+        p.mul_generator2(group(), &k, &mut ctx).map_err(ossl)?;
+        compress(&p)
+    }
+
+    /// ECDH: the x-coordinate of sk·peer (SEC 1 §3.3.1; TS 33.501 C.3.4.2).
+    pub(super) fn ecdh(sk: &[u8; 32], peer: &EcPointRef) -> Result<Zeroizing<[u8; 32]>, Error> {
+        let k = scalar(sk)?;
+        let mut ctx = BigNumContext::new().map_err(ossl)?;
+        let mut r = EcPoint::new(group()).map_err(ossl)?;
+        r.mul2(group(), peer, &k, &mut ctx).map_err(ossl)?;
+        let (mut x, mut y) = (BigNum::new().map_err(ossl)?, BigNum::new().map_err(ossl)?);
+        r.affine_coordinates(group(), &mut x, &mut y, &mut ctx)
+            .map_err(ossl)?;
+        let v = Zeroizing::new(x.to_vec_padded(32).map_err(ossl)?);
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&v);
+        Ok(out)
+    }
 }
 
 /// The ECIES keys of TS 33.501 C.3.2: K_enc ‖ ICB ‖ K_mac from the X9.63 KDF.
