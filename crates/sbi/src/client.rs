@@ -49,7 +49,7 @@ pub enum ClientError {
         /// HTTP status.
         status: StatusCode,
         /// The problem details.
-        problem: ProblemDetails,
+        problem: Box<ProblemDetails>,
     },
     /// The peer answered with an unexpected status or body.
     #[error("unexpected answer {status}: {detail}")]
@@ -219,7 +219,10 @@ impl SbiClient {
             .map(str::to_owned);
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ProblemDetails>(&bytes) {
-                Ok(problem) => ClientError::Problem { status, problem },
+                Ok(problem) => ClientError::Problem {
+                    status,
+                    problem: Box::new(problem),
+                },
                 Err(_) => ClientError::Unexpected {
                     status,
                     detail: String::from_utf8_lossy(&bytes).chars().take(200).collect(),

@@ -84,7 +84,7 @@ pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// The body.
-    pub problem: ProblemDetails,
+    pub problem: Box<ProblemDetails>,
 }
 
 impl ApiError {
@@ -92,13 +92,13 @@ impl ApiError {
     pub fn new(status: StatusCode, cause: &str, detail: impl Into<String>) -> Self {
         Self {
             status,
-            problem: ProblemDetails {
+            problem: Box::new(ProblemDetails {
                 title: status.canonical_reason().map(str::to_owned),
                 status: Some(status.as_u16()),
                 detail: Some(detail.into()),
                 cause: Some(cause.to_owned()),
                 ..ProblemDetails::default()
-            },
+            }),
         }
     }
 
