@@ -10,11 +10,13 @@
 
 pub mod aka;
 pub mod akma;
+pub mod eap;
 pub mod eap_aka_prime;
 mod hexutil;
 pub mod ids;
 pub mod kdf;
 pub mod milenage;
+pub mod nas;
 pub mod secret;
 pub mod sqn;
 pub mod suci;
