@@ -37,10 +37,12 @@ pub struct SequenceNumber {
 pub struct AuthenticationSubscription {
     /// 5G_AKA or EAP_AKA_PRIME.
     pub authentication_method: AuthType,
-    /// K.
-    pub enc_permanent_key: PermanentKey,
-    /// OP_c.
-    pub enc_opc_key: OpcKey,
+    /// K. Required when provisioning; never returned by GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc_permanent_key: Option<PermanentKey>,
+    /// OP_c. Required when provisioning; never returned by GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc_opc_key: Option<OpcKey>,
     /// Sequence number state.
     pub sequence_number: SequenceNumber,
     /// AMF (its separation bit must be set for 5G).

@@ -291,3 +291,43 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// How a function finds its store and its key-encryption key.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://path` or `postgres://user@host/db`.
+    pub url: String,
+    /// PostgreSQL schema this function owns (ignored for SQLite).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// File holding the KEK as 64 hex digits (mode 0600). If absent, the environment
+    /// variable `SNPN_KEK` is used.
+    #[serde(default)]
+    pub kek_file: Option<std::path::PathBuf>,
+}
+
+impl StoreConfig {
+    /// Loads the KEK: from `kek_file`, else from `SNPN_KEK`.
+    pub fn kek(&self) -> Result<Kek, StoreError> {
+        if let Some(path) = &self.kek_file {
+            let text =
+                zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                    StoreError::Config(format!("KEK file {}: {e}", path.display()))
+                })?);
+            return Kek::from_hex(&text);
+        }
+        match std::env::var("SNPN_KEK") {
+            Ok(v) => Kek::from_hex(&zeroize::Zeroizing::new(v)),
+            Err(_) => Err(StoreError::Config(
+                "no key-encryption key: set store.kek_file or SNPN_KEK".into(),
+            )),
+        }
+    }
+
+    /// Connects with this configuration; `default_schema` names the function.
+    pub async fn open(&self, default_schema: &str) -> Result<Store, StoreError> {
+        let schema = self.schema.as_deref().unwrap_or(default_schema);
+        Store::connect(&self.url, schema, Sealer::new(&self.kek()?)).await
+    }
+}
