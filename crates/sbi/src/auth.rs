@@ -4,10 +4,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::Modify;
 
 use crate::problem::{cause, ApiError};
 
@@ -91,6 +96,58 @@ impl Clients {
                 format!("client {} lacks the role {role}", c.name),
             ))
         }
+    }
+}
+
+/// Middleware: every request must carry a token with `role`.
+pub async fn require_role(
+    State((clients, role)): State<(Clients, &'static str)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match clients.require(req.headers(), role) {
+        Ok(caller) => {
+            let caller = caller.clone();
+            let mut req = req;
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Middleware: every request must carry a token with one of `roles`.
+pub async fn require_any_role(
+    State((clients, roles)): State<(Clients, &'static [&'static str])>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let caller = match clients.authenticate(req.headers()) {
+        Ok(c) => c.clone(),
+        Err(e) => return e.into_response(),
+    };
+    if !caller.roles.iter().any(|r| roles.contains(&r.as_str())) {
+        return ApiError::forbidden(
+            cause::ACCESS_TOKEN_DENIED,
+            format!("client {} lacks the role for this service", caller.name),
+        )
+        .into_response();
+    }
+    let mut req = req;
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Adds the `bearer` HTTP security scheme to an OpenAPI document.
+pub struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 

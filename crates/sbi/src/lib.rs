@@ -18,3 +18,17 @@ pub mod server;
 pub use extract::SbiJson;
 pub use problem::{cause, ApiError, InvalidParam, ProblemDetails, PROBLEM_JSON};
 pub use server::{bind, service_router, ServerConfig, TlsFiles};
+
+/// Why a network function could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Its store failed.
+    #[error("store: {0}")]
+    Store(String),
+    /// Its configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Binding or serving failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}

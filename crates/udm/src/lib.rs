@@ -19,9 +19,9 @@ pub mod subscribers;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{header::LOCATION, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -37,12 +37,11 @@ use snpn_models::ueau::{
     cause as ueau_cause, AuthEvent, AuthType, AuthenticationInfoRequest, AuthenticationInfoResult,
     AuthenticationVector, Av5GHeAka, AvEapAkaPrime,
 };
-use snpn_sbi::auth::{ClientCredential, Clients};
+use snpn_sbi::auth::{require_role, BearerAuth, ClientCredential, Clients};
 use snpn_sbi::{cause, ApiError, ProblemDetails, SbiJson, ServerConfig};
 use snpn_store::{StoreConfig, StoreError};
 use subscribers::{NewSubscriber, Subscribers, Upsert};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -74,15 +73,10 @@ pub struct UdmConfig {
     pub clients: Vec<ClientCredential>,
 }
 
-/// Errors starting the function.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Store.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Configuration.
-    #[error("configuration: {0}")]
-    Config(String),
+pub use snpn_sbi::StartError;
+
+fn store_err(e: StoreError) -> StartError {
+    StartError::Store(e.to_string())
 }
 
 /// The SIDF: SUCI deconcealment with the configured home network keys.
@@ -170,19 +164,6 @@ fn db(e: StoreError) -> ApiError {
     ApiError::internal(e)
 }
 
-/// Adds the bearer security scheme to an OpenAPI document.
-pub struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "snpn UDM: Nudm_UEAuthentication and UDR authentication subscription", version = "1.0.0"),
@@ -190,18 +171,6 @@ impl Modify for BearerAuth {
     components(schemas(ProblemDetails))
 )]
 struct ApiDoc;
-
-/// Middleware: every request must carry a token with `role`.
-pub async fn require_role(
-    State((clients, role)): State<(Clients, &'static str)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    match clients.require(req.headers(), role) {
-        Ok(_) => next.run(req).await,
-        Err(e) => e.into_response(),
-    }
-}
 
 /// The UDM's API router: UEAU for role `ausf`, UDR provisioning for role `provisioning`.
 pub fn api(state: UdmState, clients: Clients, title: &str) -> OpenApiRouter {
@@ -233,7 +202,7 @@ pub fn api(state: UdmState, clients: Clients, title: &str) -> OpenApiRouter {
 
 /// Opens the store, migrates it and builds the full service router of a UDM.
 pub async fn router(cfg: &UdmConfig, nf: &'static str) -> Result<(Router, UdmState), StartError> {
-    let store = cfg.store.open(nf).await?;
+    let store = cfg.store.open(nf).await.map_err(store_err)?;
     build(store, cfg, nf).await
 }
 
@@ -243,7 +212,10 @@ pub async fn build(
     cfg: &UdmConfig,
     nf: &'static str,
 ) -> Result<(Router, UdmState), StartError> {
-    store.migrate(subscribers::MIGRATIONS).await?;
+    store
+        .migrate(subscribers::MIGRATIONS)
+        .await
+        .map_err(store_err)?;
     let state = UdmState::new(Subscribers::new(store), Sidf::new(&cfg.home_network_keys)?);
     let api = api(
         state.clone(),
