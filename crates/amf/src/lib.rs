@@ -31,7 +31,7 @@ use snpn_models::ausf::{
 use snpn_models::common::{Auts, Rand, ResStar};
 use snpn_models::n1::{
     AuthFailureCause, AuthenticationFailure, AuthenticationRequest, AuthenticationResponse,
-    DeregistrationAccept, DeregistrationRequest, N1Downlink, RegistrationAccept,
+    DeregistrationAccept, DeregistrationRequest, N1Downlink, NetworkInfo, RegistrationAccept,
     RegistrationRequest, Reject,
 };
 use snpn_models::ueau::{AuthType, ResynchronizationInfo};
@@ -117,6 +117,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 struct Inner {
+    nid: Option<String>,
     store: Store,
     ausf: SbiClient,
     snn: ServingNetworkName,
@@ -177,6 +178,7 @@ pub async fn build(store: Store, cfg: &AmfConfig) -> Result<(Router, AmfState), 
         .map_err(|e| StartError::Config(format!("amf.ausf: {e}")))?
         .with_bearer(cfg.ausf.token.clone());
     let state = AmfState(Arc::new(Inner {
+        nid: cfg.nid.as_ref().map(|n| n.to_ascii_uppercase()),
         store,
         ausf,
         snn,
@@ -185,6 +187,7 @@ pub async fn build(store: Store, cfg: &AmfConfig) -> Result<(Router, AmfState), 
         lifetime_ms: (cfg.registration_lifetime_s * 1000) as i64,
     }));
     let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(network))
         .routes(routes!(register))
         .routes(routes!(authentication_response))
         .routes(routes!(authentication_failure))
@@ -346,6 +349,20 @@ fn n1(status: StatusCode, msg: &N1Downlink, location: Option<String>) -> Respons
         r.headers_mut().insert(header::LOCATION, l);
     }
     r
+}
+
+/// The network this AMF serves, as broadcast in system information.
+#[utoipa::path(
+    get,
+    path = "/n1/v1/network",
+    responses((status = 200, description = "PLMN ID and NID", body = NetworkInfo))
+)]
+async fn network(State(s): State<AmfState>) -> Json<NetworkInfo> {
+    Json(NetworkInfo {
+        mcc: s.0.plmn.mcc().to_owned(),
+        mnc: s.0.plmn.mnc().to_owned(),
+        nid: s.0.nid.clone(),
+    })
 }
 
 /// REGISTRATION REQUEST (TS 24.501 §5.5.1.2) with a SUCI: starts primary authentication.

@@ -135,3 +135,20 @@ pub struct DeregistrationAccept {
     /// The GUTI that is no longer registered.
     pub guti: String,
 }
+
+/// What a cell broadcasts about its network (system information, TS 38.331 SIB1: PLMN ID
+/// and, for an SNPN, the NID), from which the UE builds the serving network name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkInfo {
+    /// MCC.
+    #[schema(pattern = "^[0-9]{3}$")]
+    pub mcc: String,
+    /// MNC.
+    #[schema(pattern = "^[0-9]{2,3}$")]
+    pub mnc: String,
+    /// NID of an SNPN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Fa-f0-9]{11}$")]
+    pub nid: Option<String>,
+}

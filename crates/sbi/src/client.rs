@@ -87,6 +87,29 @@ impl ClientError {
     }
 }
 
+type SharedClients = std::sync::Mutex<Vec<((ClientConfig, bool), reqwest::Client)>>;
+
+static SHARED: SharedClients = std::sync::Mutex::new(Vec::new());
+
+fn build_http(cfg: &ClientConfig, h2c: bool) -> Result<reqwest::Client, ClientError> {
+    let mut b = reqwest::Client::builder()
+        .timeout(Duration::from_millis(cfg.timeout_ms))
+        .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .tcp_nodelay(true);
+    if h2c {
+        b = b.http2_prior_knowledge();
+    }
+    if let Some(ca) = &cfg.ca_file {
+        let pem = std::fs::read(ca)
+            .map_err(|e| ClientError::Request(format!("{}: {e}", ca.display())))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| ClientError::Request(e.to_string()))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build().map_err(|e| ClientError::Request(e.to_string()))
+}
+
 /// A decoded answer.
 #[derive(Debug, Clone)]
 pub struct SbiResponse<T> {
@@ -108,25 +131,23 @@ pub struct SbiClient {
 }
 
 impl SbiClient {
-    /// A client for the peer at `base` (e.g. `http://127.0.0.1:7702`).
+    /// A client for the peer at `base` (e.g. `http://127.0.0.1:7702`). Clients with the
+    /// same settings share one connection pool (building one loads the TLS trust store,
+    /// which is too slow to do per call).
     pub fn new(base: &str, cfg: &ClientConfig) -> Result<Self, ClientError> {
-        let mut b = reqwest::Client::builder()
-            .timeout(Duration::from_millis(cfg.timeout_ms))
-            .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true);
-        if cfg.h2c && base.starts_with("http://") {
-            b = b.http2_prior_knowledge();
-        }
-        if let Some(ca) = &cfg.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| ClientError::Request(format!("{}: {e}", ca.display())))?;
-            let cert = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| ClientError::Request(e.to_string()))?;
-            b = b.add_root_certificate(cert);
-        }
+        let h2c = cfg.h2c && base.starts_with("http://");
+        let key = (cfg.clone(), h2c);
+        let mut cache = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        let http = match cache.iter().find(|(k, _)| *k == key) {
+            Some((_, c)) => c.clone(),
+            None => {
+                let c = build_http(cfg, h2c)?;
+                cache.push((key, c.clone()));
+                c
+            }
+        };
         Ok(Self {
-            http: b.build().map_err(|e| ClientError::Request(e.to_string()))?,
+            http,
             base: base.trim_end_matches('/').to_owned(),
             retries: cfg.retries,
             bearer: None,

@@ -203,6 +203,7 @@ async fn serve_tls(
             r = listener.accept() => r?,
             _ = &mut shutdown => break,
         };
+        let _ = tcp.set_nodelay(true);
         let ssl = match openssl::ssl::Ssl::new(acceptor.context()) {
             Ok(s) => s,
             Err(e) => {

@@ -1,292 +1,338 @@
-//! `snpn demo`: the key hierarchy end to end for N subscribers.
+//! `snpn demo`: devices onboard into the onboarding network and use AKMA.
 //!
-//! For each subscriber a software USIM (UE side) and the home network (SIDF, ARPF, AUSF,
-//! SEAF, AAnF and an AF) each run their half of SUCI deconcealment, 5G AKA or EAP-AKA',
-//! and the AKMA derivations, from their own copy of the subscription; the demo checks at
-//! every step that both halves agree. Secrets are never printed: agreement is shown with
-//! SHA-256 fingerprints.
+//! Every network function runs in this process on free loopback ports, with a fresh
+//! configuration and embedded SQLite stores in a temporary directory (or PostgreSQL with
+//! `--store`). N UEs are manufactured (default credentials, UEID, the DCS's home network
+//! key) and their records imported into the DCS; each UE then registers through the AMF —
+//! SUCI → AUSF → DCS, 5G AKA or EAP-AKA', NAS integrity — and derives K_AKMA and the A-KID;
+//! the AUSF registers the same at the AAnF. An internal AF (the PVS) fetches K_AF from the
+//! AAnF, an external AF through the NEF with an OAuth token; the demo checks that each
+//! equals the UE's own K_AF, that the internal AF learned the right SUPI and the external
+//! one none.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use snpn_crypto::akma::UaProtocolId;
+use snpn_models::ueau::AuthType;
+use snpn_sbi::client::ClientConfig;
 
-use snpn_crypto::aka::{self, Abba};
-use snpn_crypto::akma::{self, AKid, AfId, UaProtocolId};
-use snpn_crypto::eap_aka_prime;
-use snpn_crypto::ids::{Nid, PlmnId, RoutingIndicator, ServingNetworkName, Supi};
-use snpn_crypto::milenage::{compute_opc, Milenage};
-use snpn_crypto::secret::{HnPrivateKey, Kausf, Op, Opc, K};
-use snpn_crypto::sqn::{Sqn, SqnArray, SqnConfig, SqnGenerator};
-use snpn_crypto::suci::{self, ConcealParams, HnPublicKey, ProtectionScheme};
-use snpn_crypto::usim::{self, Usim};
+use crate::config::{SnpnConfig, StoreSpec};
+use crate::ops;
+use crate::system::{self, Nf, Running};
 
 /// `snpn demo` options.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
-    /// Number of subscribers.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    ues: u32,
+    /// Number of UEs.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ues: u32,
+    /// UEs registering at the same time.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+    /// PostgreSQL URL to use instead of embedded SQLite.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Print one JSON object with the counts and timings instead of text.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
-/// The steps whose two halves must agree, in order.
-const STEPS: [&str; 8] = [
-    "SUCI (Profile A/B) deconcealed to the SUPI",
-    "AUTN verified and SQN fresh on the USIM",
-    "5G AKA: RES* = XRES*, HRES* = HXRES*",
-    "EAP-AKA': RES = XRES, MSK and EMSK",
-    "K_AUSF",
-    "K_SEAF and K_AMF",
-    "K_AKMA and A-KID",
-    "K_AF for the PVS (TLS 1.3 PSK)",
-];
-
-/// The demo network: an SNPN with home network keys for SUCI and an operator OP.
-struct HomeNetwork {
-    plmn: PlmnId,
-    snn: ServingNetworkName,
-    op: Op,
-    hn_keys: [(ProtectionScheme, u8, HnPrivateKey, HnPublicKey); 2],
-    pvs: AfId,
-    sqn: SqnGenerator,
+/// A deployment started for the demo or the benchmark, removed when dropped.
+pub struct Deployment {
+    /// Its configuration.
+    pub cfg: SnpnConfig,
+    /// The running functions.
+    pub running: Option<Running>,
+    dir: std::path::PathBuf,
 }
 
-/// What each step produced; `None` when a step did not apply to this subscriber.
-#[derive(Default)]
-struct Outcome {
-    agreed: [Option<bool>; 8],
-    suci: String,
-    a_kid: String,
-    kaf_fingerprint: String,
+impl Deployment {
+    /// Starts every function on free ports, with SQLite in a temporary directory or
+    /// PostgreSQL (fresh schemas) at `store`.
+    pub async fn start(store: Option<&str>) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "snpn-demo-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let spec = match store {
+            Some(url) => StoreSpec::Postgres {
+                url: url.to_owned(),
+                schema_prefix: format!("demo_{:08x}_", rand::random::<u32>()),
+            },
+            None => StoreSpec::Sqlite(dir.clone()),
+        };
+        let (cfg, running) = system::start_ephemeral(&spec, &dir.join("kek")).await?;
+        Ok(Self {
+            cfg,
+            running: Some(running),
+            dir,
+        })
+    }
+
+    /// Base URL of a function.
+    pub fn url(&self, nf: Nf) -> String {
+        self.running
+            .as_ref()
+            .map(|r| r.url(nf).to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Stops the functions and removes the temporary directory.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The outcome of one UE.
+#[derive(Debug, Default, Clone)]
+pub struct UeOutcome {
+    /// Registered.
+    pub registered: bool,
+    /// K_AF of the internal AF equals the UE's, and the SUPI it learned is right.
+    pub internal_af: bool,
+    /// K_AF of the external AF equals the UE's, and it learned no SUPI.
+    pub external_af: bool,
+    /// Registration latency.
+    pub latency: Duration,
+    /// For the example printout.
+    pub summary: Option<(String, String, String, String, String)>,
+    /// Error, if any.
+    pub error: Option<String>,
+}
+
+/// Runs one UE end to end.
+pub async fn run_ue(
+    dep: &Deployment,
+    mut profile: snpn_ue::UeProfile,
+    nef_token: &str,
+) -> UeOutcome {
+    let mut out = UeOutcome::default();
+    let t0 = Instant::now();
+    let reg = snpn_ue::register(
+        &mut profile,
+        &dep.url(Nf::Amf),
+        true,
+        &ClientConfig::default(),
+    )
+    .await;
+    out.latency = t0.elapsed();
+    let reg = match reg {
+        Ok(r) => r,
+        Err(e) => {
+            out.error = Some(format!("registration: {e}"));
+            return out;
+        }
+    };
+    out.registered = true;
+    let tools = &dep.cfg.tools;
+    let check = async {
+        let (a_kid, ue_pvs) = snpn_ue::akma_key(
+            &profile,
+            &tools.internal_af_fqdn,
+            UaProtocolId::TLS13_SHARED_KEY,
+        )?;
+        let af = ops::fetch_kaf_aanf(
+            &dep.url(Nf::Aanf),
+            &tools.internal_af_token,
+            &tools.internal_af_fqdn,
+            &a_kid,
+        )
+        .await?;
+        let internal =
+            af.kaf.0 == *ue_pvs.expose() && af.supi.as_deref() == Some(profile.supi.as_str());
+        let (_, ue_ext) = snpn_ue::akma_key(
+            &profile,
+            &tools.external_af_fqdn,
+            UaProtocolId::TLS13_SHARED_KEY,
+        )?;
+        let ext = ops::fetch_kaf_nef(
+            &dep.url(Nf::Nef),
+            nef_token,
+            &tools.external_af_fqdn,
+            &a_kid,
+        )
+        .await?;
+        let external = ext.kaf.0 == *ue_ext.expose() && ext.supi.is_none();
+        let fp = hex::encode(&Sha256::digest(ue_pvs.expose())[..8]);
+        anyhow::Ok((internal, external, fp))
+    };
+    match check.await {
+        Ok((i, e, fp)) => {
+            out.internal_af = i;
+            out.external_af = e;
+            out.summary = Some((profile.supi.clone(), reg.suci, reg.guti, reg.a_kid, fp));
+        }
+        Err(e) => out.error = Some(format!("AKMA: {e}")),
+    }
+    out
+}
+
+/// Manufactures `n` UEs and imports them into the DCS; with `mixed`, 5G AKA and EAP-AKA'
+/// alternate, else all use 5G AKA.
+pub async fn manufacture_and_import(
+    dep: &Deployment,
+    n: u32,
+    mixed: bool,
+) -> Result<Vec<snpn_ue::UeProfile>> {
+    let mut profiles = Vec::with_capacity(n as usize);
+    let mut records = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let method = if mixed && i % 2 == 1 {
+            AuthType::EapAkaPrime
+        } else {
+            AuthType::FiveGAka
+        };
+        let (p, r) = ops::manufacture(&dep.cfg.tools, u64::from(i) + 1, method)?;
+        profiles.push(p);
+        records.push(r);
+    }
+    ops::import_records(
+        &dep.url(Nf::Dcs),
+        &dep.cfg.tools.dcs_admin_token,
+        records,
+        16,
+    )
+    .await
+    .context("importing manufacturer records into the DCS")?;
+    Ok(profiles)
+}
+
+/// Percentile of sorted durations, in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
 /// Runs `snpn demo`.
-pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    let mut rng = rand::rngs::OsRng;
-    let plmn = PlmnId::new("001", "01").context("demo PLMN")?;
-    let nid: Nid = "00000000001".parse().context("demo NID")?;
-    let mut op = [0u8; 16];
-    rng.fill_bytes(&mut op);
-    let gen_key = |scheme, id| -> Result<_> {
-        let (sk, pk) = suci::generate_hn_key(scheme, &mut rand::rngs::OsRng)?;
-        Ok((scheme, id, sk, pk))
-    };
-    let hn = HomeNetwork {
-        snn: ServingNetworkName::for_snpn(&plmn, &nid),
-        plmn,
-        op: Op::new(op),
-        hn_keys: [
-            gen_key(ProtectionScheme::ProfileA, 1)?,
-            gen_key(ProtectionScheme::ProfileB, 2)?,
-        ],
-        pvs: AfId::new("pvs.snpn.example", UaProtocolId::TLS13_SHARED_KEY)?,
-        sqn: SqnGenerator::new(SqnConfig::default()),
-    };
+pub async fn run(args: DemoArgs) -> Result<ExitCode> {
+    let dep = Arc::new(Deployment::start(args.store.as_deref()).await?);
+    let result = demo(&dep, &args).await;
+    if let Ok(dep) = Arc::try_unwrap(dep) {
+        dep.stop().await;
+    }
+    result
+}
 
+async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
+    use futures::StreamExt;
+    let profiles = manufacture_and_import(dep, args.ues, true).await?;
+    let tools = &dep.cfg.tools;
+    let nef_token = ops::nef_token(
+        &dep.url(Nf::Nef),
+        &tools.external_af_client_id,
+        &tools.external_af_client_secret,
+    )
+    .await?;
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(u64::from(args.ues)).with_style(
-            ProgressStyle::with_template("  {bar:40} {pos}/{len} subscribers {per_sec}")
+            ProgressStyle::with_template("  {bar:40} {pos}/{len} UEs {per_sec}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         )
     };
-    let mut counts = [(0u32, 0u32); 8];
-    let mut latencies = Vec::with_capacity(args.ues as usize);
-    let (mut ok, mut failed) = (0u32, 0u32);
-    let mut example = None;
     let started = Instant::now();
-    for i in 0..args.ues {
-        let t0 = Instant::now();
-        let outcome = run_subscriber(&hn, i)?;
-        latencies.push(t0.elapsed());
-        let mut all = true;
-        for (c, a) in counts.iter_mut().zip(outcome.agreed) {
-            if let Some(agreed) = a {
-                c.1 += 1;
-                c.0 += u32::from(agreed);
-                all &= agreed;
+    let outcomes: Vec<UeOutcome> = futures::stream::iter(profiles)
+        .map(|p| {
+            let dep = dep.clone();
+            let token = nef_token.clone();
+            let bar = bar.clone();
+            async move {
+                let o = run_ue(&dep, p, &token).await;
+                bar.inc(1);
+                o
             }
-        }
-        if all {
-            ok += 1;
-        } else {
-            failed += 1;
-        }
-        if example.is_none() {
-            example = Some(outcome);
-        }
-        bar.inc(1);
-    }
+        })
+        .buffer_unordered(args.concurrency as usize)
+        .collect()
+        .await;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    latencies.sort();
+    let ok = outcomes
+        .iter()
+        .filter(|o| o.registered && o.internal_af && o.external_af)
+        .count();
+    let failed = outcomes.len() - ok;
+    let mut lat: Vec<Duration> = outcomes
+        .iter()
+        .filter(|o| o.registered)
+        .map(|o| o.latency)
+        .collect();
+    lat.sort();
     let rate = f64::from(args.ues) / elapsed.as_secs_f64().max(1e-9);
-    let p50 = ms(percentile(&latencies, 0.50));
-    let p99 = ms(percentile(&latencies, 0.99));
-
+    let (p50, p99) = (percentile_ms(&lat, 0.5), percentile_ms(&lat, 0.99));
     if args.json {
         println!(
             "{}",
             json!({"ues": args.ues, "ok": ok, "failed": failed,
-                   "rate_per_s": round2(rate), "p50_ms": round3(p50), "p99_ms": round3(p99)})
+                   "rate_per_s": (rate * 100.0).round() / 100.0,
+                   "p50_ms": (p50 * 1000.0).round() / 1000.0,
+                   "p99_ms": (p99 * 1000.0).round() / 1000.0})
         );
     } else {
-        println!("snpn demo: the 5G key hierarchy, derived independently by UE and network");
+        let count = |f: fn(&UeOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
         println!(
-            "  {} subscribers of SNPN {} NID {}; SNN {}",
-            args.ues, hn.plmn, nid, hn.snn
+            "snpn demo: {} UEs onboard through the DCS into the onboarding network and use AKMA",
+            args.ues
         );
+        let urls: Vec<String> = Nf::ALL
+            .iter()
+            .map(|n| format!("{n} {}", dep.url(*n)))
+            .collect();
+        println!("  {}", urls.join(", "));
         println!();
-        println!("  {:<46} agree", "UE and network agree on");
-        for (name, (agree, total)) in STEPS.iter().zip(counts) {
-            println!("  {name:<46} {agree}/{total}");
-        }
-        if let Some(e) = example {
+        println!("  {:<58} ok", "step");
+        println!(
+            "  {:<58} {}/{}",
+            "registered: SUCI, 5G AKA or EAP-AKA' via the DCS, NAS MAC",
+            count(|o| o.registered),
+            args.ues
+        );
+        println!(
+            "  {:<58} {}/{}",
+            "K_AF of the PVS via the AAnF = UE's K_AF, SUPI right",
+            count(|o| o.internal_af),
+            args.ues
+        );
+        println!(
+            "  {:<58} {}/{}",
+            "K_AF of an external AF via the NEF = UE's, no SUPI",
+            count(|o| o.external_af),
+            args.ues
+        );
+        if let Some((supi, suci, guti, a_kid, fp)) = outcomes.iter().find_map(|o| o.summary.clone())
+        {
             println!();
-            println!("  subscriber 1: {}", supi_of(&hn.plmn, 0));
-            println!("    SUCI   {}", e.suci);
-            println!("    A-KID  {}", e.a_kid);
-            println!("    K_AF   sha256:{} (UE = AF)", e.kaf_fingerprint);
+            println!("  example UE {supi}");
+            println!("    SUCI   {suci}");
+            println!("    GUTI   {guti}");
+            println!("    A-KID  {a_kid}");
+            println!("    K_AF   sha256:{fp} (UE = PVS)");
+        }
+        for e in outcomes.iter().filter_map(|o| o.error.as_deref()).take(5) {
+            println!("  error: {e}");
         }
         println!();
-        println!(
-            "  {ok} ok, {failed} failed; {rate:.0} subscribers/s, p50 {p50:.3} ms, p99 {p99:.3} ms"
-        );
+        println!("  {ok} ok, {failed} failed; {rate:.1} registrations/s, p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-fn supi_of(plmn: &PlmnId, i: u32) -> String {
-    format!("imsi-{}{}{:010}", plmn.mcc(), plmn.mnc(), u64::from(i) + 1)
-}
-
-/// One subscriber: provisioning, then the UE and the network each do their half.
-fn run_subscriber(hn: &HomeNetwork, i: u32) -> Result<Outcome> {
-    let mut rng = rand::rngs::OsRng;
-    let mut out = Outcome::default();
-    // Manufacturing / provisioning: the same K and OPc in the USIM and in the ARPF.
-    let mut k = [0u8; 16];
-    rng.fill_bytes(&mut k);
-    let k = K::new(k);
-    let opc: Opc = compute_opc(&k, &hn.op);
-    let supi: Supi = supi_of(&hn.plmn, i).parse()?;
-    let rid: RoutingIndicator = "0".parse()?;
-    let mut usim = Usim::new(&k, &opc, SqnArray::new(SqnConfig::default()));
-    let arpf = Milenage::new(&k, &opc);
-    let sqn_he = Sqn::from_parts(u64::from(i % 7), 0, 5)?;
-
-    // UE: conceal the SUPI with Profile A or B; SIDF: deconceal it.
-    let (scheme, key_id, hn_sk, hn_pk) = &hn.hn_keys[(i % 2) as usize];
-    let params = ConcealParams {
-        supi: &supi,
-        mnc_len: hn.plmn.mnc().len(),
-        routing_indicator: rid.clone(),
-        hn_key_id: *key_id,
-    };
-    let suci = suci::conceal(&params, hn_pk, &mut rng)?;
-    debug_assert_eq!(suci.scheme, *scheme);
-    out.suci = suci.to_string();
-    let sidf_supi = suci::deconceal(&out.suci.parse()?, Some(hn_sk))?;
-    out.agreed[0] = Some(sidf_supi == supi);
-
-    // ARPF: a fresh SQN and RAND.
-    let sqn = hn.sqn.next(sqn_he)?;
-    let mut rand = [0u8; 16];
-    rng.fill_bytes(&mut rand);
-    let amf = [0x80, 0x00];
-
-    let (ue_kausf, nw_kausf) = if i % 2 == 0 {
-        // 5G AKA (TS 33.501 §6.1.3.2).
-        let he_av = aka::generate_he_av(&arpf, &rand, sqn, &amf, &hn.snn);
-        let se_av = he_av.to_se_av();
-        let ue = usim::ue_5g_aka(&mut usim, &se_av.rand, &se_av.autn, &hn.snn);
-        out.agreed[1] = Some(ue.is_ok());
-        let Ok(ue) = ue else { return Ok(out) };
-        let seaf_ok = aka::hres_star(&rand, &ue.res_star) == se_av.hxres_star;
-        let ausf_ok = ue.res_star == he_av.xres_star;
-        out.agreed[2] = Some(seaf_ok && ausf_ok);
-        (ue.kausf, he_av.kausf)
-    } else {
-        // EAP-AKA' (TS 33.501 §6.1.3.1), identity = SUPI (Annex F.3).
-        let o = arpf.compute_all(&rand, &sqn, &amf);
-        let autn = aka::autn(sqn, &o.ak, &amf, &o.mac_a);
-        let (ckp, ikp) =
-            eap_aka_prime::ck_ik_prime(&o.ck, &o.ik, hn.snn.as_str(), &sqn.xor_ak(&o.ak))?;
-        let identity = supi.kdf_param();
-        let nw = eap_aka_prime::derive_keys(&ckp, &ikp, &identity)?;
-        let ue = usim::ue_eap_aka_prime(&mut usim, &rand, &autn, hn.snn.as_str(), &identity);
-        out.agreed[1] = Some(ue.is_ok());
-        let Ok(ue) = ue else { return Ok(out) };
-        out.agreed[3] = Some(ue.res == o.res && ue.keys.msk == nw.msk && ue.keys.emsk == nw.emsk);
-        (ue.keys.kausf(), nw.kausf())
-    };
-    out.agreed[4] = Some(ue_kausf == nw_kausf);
-
-    // SEAF/AMF keys.
-    let abba = Abba::initial();
-    let (ue_kseaf, nw_kseaf) = (
-        aka::kseaf(&ue_kausf, &hn.snn),
-        aka::kseaf(&nw_kausf, &hn.snn),
-    );
-    out.agreed[5] = Some(
-        ue_kseaf == nw_kseaf
-            && aka::kamf(&ue_kseaf, &supi, &abba) == aka::kamf(&nw_kseaf, &supi, &abba),
-    );
-
-    // AKMA: the UE and the AUSF derive K_AKMA and A-KID; the AAnF derives K_AF for the PVS.
-    let (ue_akid, ue_kakma) = akma_keys(&ue_kausf, &supi, &rid)?;
-    let (nw_akid, nw_kakma) = akma_keys(&nw_kausf, &supi, &rid)?;
-    out.a_kid = nw_akid.to_string();
-    out.agreed[6] = Some(ue_akid == nw_akid && ue_kakma == nw_kakma);
-    let ue_kaf = akma::kaf(&ue_kakma, &hn.pvs);
-    let af_kaf = akma::kaf(&nw_kakma, &hn.pvs);
-    out.agreed[7] = Some(ue_kaf == af_kaf);
-    out.kaf_fingerprint = hex::encode(&Sha256::digest(af_kaf.expose())[..8]);
-    Ok(out)
-}
-
-fn akma_keys(
-    kausf: &Kausf,
-    supi: &Supi,
-    rid: &RoutingIndicator,
-) -> Result<(AKid, snpn_crypto::secret::Kakma)> {
-    let a_kid = AKid::new(
-        rid.clone(),
-        akma::a_tid(kausf, supi),
-        &supi.home_network_id(),
-    )?;
-    Ok((a_kid, akma::kakma(kausf, supi)))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }

@@ -1,71 +1,38 @@
 //! `snpn`: 5G SNPN UE onboarding and remote credential provisioning.
-//!
-//! Subcommands: `keys` (the key calculator) and `demo`.
-
-mod demo;
-mod keys;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-/// Command-line interface of snpn.
-#[derive(Parser, Debug)]
-#[command(
-    name = "snpn",
-    version,
-    about = "5G SNPN UE onboarding and remote credential provisioning"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Key calculator for interop debugging: MILENAGE, 5G AKA, EAP-AKA', AKMA, SUCI.
-    Keys(keys::KeysArgs),
-    /// Run the key hierarchy end to end for N subscribers and check that UE and network agree.
-    Demo(demo::DemoArgs),
-}
-
-/// A bad input given by the user: exit code 2, one line naming the field.
-#[derive(Debug)]
-pub struct InputError {
-    /// The option or field at fault, e.g. `--hn-pubkey`.
-    pub field: &'static str,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl InputError {
-    /// A bad value of `field`.
-    pub fn new(field: &'static str, message: impl std::fmt::Display) -> Self {
-        Self {
-            field,
-            message: message.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for InputError {}
+use clap::Parser;
+use snpn::cli::{Cli, Command};
+use snpn::InputError;
+use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return clap_error(e),
     };
-    let result = match cli.command {
-        Command::Keys(args) => keys::run(args),
-        Command::Demo(args) => demo::run(args),
+    let default_level = match cli.command {
+        Command::Up(_) | Command::Serve(_) => "info",
+        _ => "warn",
     };
-    match result {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(snpn::cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             if let Some(input) = e.downcast_ref::<InputError>() {

@@ -1,0 +1,483 @@
+//! Command-line interface: `up`, `serve`, `admin`, `ue`, `af`, `bench`, plus `keys` and
+//! `demo`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use snpn_crypto::akma::UaProtocolId;
+use snpn_models::ueau::AuthType;
+use snpn_sbi::client::ClientConfig;
+
+use crate::config::{load_or_init, SnpnConfig};
+use crate::system::{self, Nf};
+use crate::{demo, keys, ops, InputError};
+
+/// snpn: 5G SNPN UE onboarding and remote credential provisioning.
+#[derive(Parser, Debug)]
+#[command(
+    name = "snpn",
+    version,
+    about = "5G SNPN UE onboarding and remote credential provisioning"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    /// What to do.
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Key calculator for interop debugging: MILENAGE, 5G AKA, EAP-AKA', AKMA, SUCI.
+    Keys(keys::KeysArgs),
+    /// Onboard N UEs through a complete in-process deployment and check every key.
+    Demo(demo::DemoArgs),
+    /// Run every network function in this process (defaults: loopback ports 7700–7705,
+    /// SQLite in ./snpn-data).
+    Up(UpArgs),
+    /// Run one network function from a configuration file.
+    Serve(ServeArgs),
+    /// Operator and manufacturer tools.
+    Admin {
+        #[command(subcommand)]
+        /// Which.
+        cmd: AdminCommand,
+    },
+    /// The UE agent.
+    Ue {
+        #[command(subcommand)]
+        /// Which.
+        cmd: UeCommand,
+    },
+    /// Act as an AKMA application function.
+    Af {
+        #[command(subcommand)]
+        /// Which.
+        cmd: AfCommand,
+    },
+    /// Benchmarks of the services under load.
+    Bench {
+        #[command(subcommand)]
+        /// Which.
+        cmd: crate::cli::BenchCommand,
+    },
+}
+
+/// `snpn up`.
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Configuration file; without it, `<data-dir>/config.toml` is used, created on first run.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory for the default configuration.
+    #[arg(long, default_value = "snpn-data")]
+    pub data_dir: PathBuf,
+}
+
+/// `snpn serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// amf, ausf, udm, dcs, aanf or nef.
+    pub nf: Nf,
+    /// Configuration file (the whole deployment's; the function reads its section).
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+/// `snpn admin …`.
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// The DCS.
+    Dcs {
+        #[command(subcommand)]
+        /// Which.
+        cmd: DcsCommand,
+    },
+}
+
+/// `snpn admin dcs …`.
+#[derive(Subcommand, Debug)]
+pub enum DcsCommand {
+    /// Import manufacturer records (JSON lines: supi, k, opc, ueid[, auth_method,
+    /// routing_indicator]).
+    Import(ImportArgs),
+}
+
+/// `snpn admin dcs import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The JSON-lines file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    /// Where the deployment is.
+    pub target: Target,
+}
+
+/// How to reach a deployment: its configuration file, or explicit URL and token.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    /// Deployment configuration (default: snpn-data/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// URL of the function (overrides the configuration).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Bearer token (overrides the configuration).
+    #[arg(long)]
+    pub token: Option<String>,
+}
+
+impl Target {
+    fn config(&self) -> Result<SnpnConfig> {
+        let path = self
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("snpn-data/config.toml"));
+        SnpnConfig::load(&path)
+    }
+}
+
+/// `snpn ue …`.
+#[derive(Subcommand, Debug)]
+pub enum UeCommand {
+    /// Create a UE file (default credentials, UEID, the DCS's home network key) and the
+    /// matching DCS import record.
+    Manufacture(ManufactureArgs),
+    /// Primary authentication through an AMF: K_AUSF, then K_AKMA and the A-KID.
+    Register(RegisterArgs),
+    /// K_AF for an AF from the stored K_AKMA.
+    AkmaKey(AkmaKeyArgs),
+    /// Deregister from the AMF.
+    Deregister(UeFileArgs),
+}
+
+/// `snpn ue manufacture`.
+#[derive(Args, Debug)]
+pub struct ManufactureArgs {
+    /// UE file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// JSON-lines file to append the DCS record to.
+    #[arg(long)]
+    pub record: PathBuf,
+    /// Serial number (the onboarding SUPI's MSIN).
+    #[arg(long, default_value_t = 1)]
+    pub serial: u64,
+    /// 5g-aka or eap-aka-prime.
+    #[arg(long, default_value = "5g-aka")]
+    pub method: String,
+    /// Deployment configuration (for the DCS's home network key).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `snpn ue register`.
+#[derive(Args, Debug)]
+pub struct RegisterArgs {
+    /// UE file.
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// AMF URL.
+    #[arg(long, default_value = "http://127.0.0.1:7700")]
+    pub amf: String,
+    /// Register for SNPN onboarding.
+    #[arg(long, default_value_t = true)]
+    pub onboarding: bool,
+}
+
+/// `snpn ue akma-key`.
+#[derive(Args, Debug)]
+pub struct AkmaKeyArgs {
+    /// UE file.
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// The AF's FQDN.
+    #[arg(long)]
+    pub af_fqdn: String,
+    /// Ua* security protocol identifier (10 hex digits); shared-key TLS 1.3 by default.
+    #[arg(long, default_value = "0100000007")]
+    pub ua_protocol: String,
+    /// Print K_AF itself (it is a secret).
+    #[arg(long)]
+    pub show_key: bool,
+}
+
+/// A UE file argument.
+#[derive(Args, Debug)]
+pub struct UeFileArgs {
+    /// UE file.
+    #[arg(long)]
+    pub ue: PathBuf,
+}
+
+/// `snpn af …`.
+#[derive(Subcommand, Debug)]
+pub enum AfCommand {
+    /// Fetch K_AF for an A-KID, from the AAnF (internal AF) or through the NEF.
+    FetchKey(FetchKeyArgs),
+}
+
+/// `snpn af fetch-key`.
+#[derive(Args, Debug)]
+pub struct FetchKeyArgs {
+    /// A-KID presented by the UE.
+    #[arg(long)]
+    pub a_kid: String,
+    /// aanf or nef.
+    #[arg(long, value_parser = ["aanf", "nef"])]
+    pub via: String,
+    /// The AF's FQDN (default: the PVS for aanf, the external AF for nef).
+    #[arg(long)]
+    pub af_fqdn: Option<String>,
+    /// Deployment configuration (default: snpn-data/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// URL of the AAnF or NEF (overrides the configuration).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// AAnF bearer token (overrides the configuration).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// NEF OAuth client id (overrides the configuration).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// NEF OAuth client secret (overrides the configuration).
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// Print K_AF itself (it is a secret).
+    #[arg(long)]
+    pub show_key: bool,
+}
+
+/// `snpn bench …`.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Registrations/s and K_AF retrievals/s under load, against the crypto floor.
+    Register(crate::bench::BenchArgs),
+}
+
+fn parse_method(s: &str) -> Result<AuthType> {
+    match s {
+        "5g-aka" => Ok(AuthType::FiveGAka),
+        "eap-aka-prime" => Ok(AuthType::EapAkaPrime),
+        _ => Err(InputError::new("--method", "must be 5g-aka or eap-aka-prime").into()),
+    }
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Keys(a) => keys::run(a),
+        Command::Demo(a) => demo::run(a).await,
+        Command::Up(a) => up(a).await,
+        Command::Serve(a) => serve(a).await,
+        Command::Admin {
+            cmd: AdminCommand::Dcs {
+                cmd: DcsCommand::Import(a),
+            },
+        } => import(a).await,
+        Command::Ue { cmd } => ue(cmd).await,
+        Command::Af {
+            cmd: AfCommand::FetchKey(a),
+        } => fetch_key(a).await,
+        Command::Bench {
+            cmd: BenchCommand::Register(a),
+        } => crate::bench::run(a).await,
+    }
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn up(a: UpArgs) -> Result<ExitCode> {
+    let (cfg, path) = match &a.config {
+        Some(p) => (SnpnConfig::load(p)?, p.clone()),
+        None => load_or_init(&a.data_dir)?,
+    };
+    let mut running = system::start(&cfg, &Nf::ALL).await?;
+    println!("snpn up: configuration {}", path.display());
+    for (nf, url) in &running.urls {
+        println!("  {nf:<5} {url}  (OpenAPI: {url}/openapi.json)");
+    }
+    println!("Ctrl-C stops.");
+    tokio::select! {
+        r = running.wait() => r?,
+        _ = shutdown_signal() => {}
+    }
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let cfg = SnpnConfig::load(&a.config)?;
+    let mut running = system::start(&cfg, &[a.nf]).await?;
+    tracing::info!(nf = %a.nf, url = running.url(a.nf), "serving");
+    println!("{} {}", a.nf, running.url(a.nf));
+    tokio::select! {
+        r = running.wait() => r?,
+        _ = shutdown_signal() => {}
+    }
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(a: ImportArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("reading {}", a.file.display()))?;
+    let mut records = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let r: snpn_dcs::DeviceRecord = serde_json::from_str(line)
+            .map_err(|e| InputError::new("FILE", format!("line {}: {e}", i + 1)))?;
+        records.push(r);
+    }
+    let (url, token) = match (&a.target.url, &a.target.token) {
+        (Some(u), Some(t)) => (u.clone(), t.clone()),
+        _ => {
+            let cfg = a.target.config()?;
+            (
+                a.target
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", cfg.dcs.sbi.listen)),
+                a.target.token.clone().unwrap_or(cfg.tools.dcs_admin_token),
+            )
+        }
+    };
+    let n = records.len();
+    let (created, replaced) = ops::import_records(&url, &token, records, 16).await?;
+    println!("imported {n} records into the DCS: {created} new, {replaced} replaced");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ue(cmd: UeCommand) -> Result<ExitCode> {
+    let client = ClientConfig::default();
+    match cmd {
+        UeCommand::Manufacture(a) => {
+            let cfg = match &a.config {
+                Some(p) => SnpnConfig::load(p)?,
+                None => load_or_init(std::path::Path::new("snpn-data"))?.0,
+            };
+            let (profile, record) =
+                ops::manufacture(&cfg.tools, a.serial, parse_method(&a.method)?)?;
+            profile.save(&a.out)?;
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&a.record)
+                .with_context(|| format!("opening {}", a.record.display()))?;
+            writeln!(f, "{}", serde_json::to_string(&record)?)?;
+            println!(
+                "UE {} written to {} (record appended to {})",
+                profile.supi,
+                a.out.display(),
+                a.record.display()
+            );
+        }
+        UeCommand::Register(a) => {
+            let mut p = snpn_ue::UeProfile::load(&a.ue)?;
+            let r = snpn_ue::register(&mut p, &a.amf, a.onboarding, &client).await;
+            p.save(&a.ue)?;
+            let r = r?;
+            println!("registered {} in {}", p.supi, r.snn);
+            println!("  SUCI   {}", r.suci);
+            println!("  GUTI   {}", r.guti);
+            println!("  A-KID  {}", r.a_kid);
+        }
+        UeCommand::AkmaKey(a) => {
+            let p = snpn_ue::UeProfile::load(&a.ue)?;
+            let ua = UaProtocolId::from_hex(&a.ua_protocol)
+                .map_err(|e| InputError::new("--ua-protocol", e))?;
+            let (a_kid, kaf) = snpn_ue::akma_key(&p, &a.af_fqdn, ua)?;
+            println!("A-KID  {a_kid}");
+            if a.show_key {
+                println!("K_AF   {}", hex::encode(kaf.expose()));
+            } else {
+                use sha2::Digest;
+                println!(
+                    "K_AF   sha256:{} (--show-key prints it)",
+                    hex::encode(&sha2::Sha256::digest(kaf.expose())[..8])
+                );
+            }
+        }
+        UeCommand::Deregister(a) => {
+            let mut p = snpn_ue::UeProfile::load(&a.ue)?;
+            let guti = snpn_ue::deregister(&mut p, &client).await?;
+            p.save(&a.ue)?;
+            println!("deregistered {guti}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn fetch_key(a: FetchKeyArgs) -> Result<ExitCode> {
+    let cfg = || -> Result<SnpnConfig> {
+        SnpnConfig::load(
+            &a.config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("snpn-data/config.toml")),
+        )
+    };
+    let data = match a.via.as_str() {
+        "aanf" => {
+            let (url, token, fqdn) = match (&a.url, &a.token, &a.af_fqdn) {
+                (Some(u), Some(t), Some(f)) => (u.clone(), t.clone(), f.clone()),
+                _ => {
+                    let c = cfg()?;
+                    (
+                        a.url
+                            .clone()
+                            .unwrap_or_else(|| format!("http://{}", c.aanf.sbi.listen)),
+                        a.token.clone().unwrap_or(c.tools.internal_af_token),
+                        a.af_fqdn.clone().unwrap_or(c.tools.internal_af_fqdn),
+                    )
+                }
+            };
+            ops::fetch_kaf_aanf(&url, &token, &fqdn, &a.a_kid).await?
+        }
+        _ => {
+            let (url, id, secret, fqdn) = match (&a.url, &a.client_id, &a.client_secret, &a.af_fqdn)
+            {
+                (Some(u), Some(i), Some(s), Some(f)) => {
+                    (u.clone(), i.clone(), s.clone(), f.clone())
+                }
+                _ => {
+                    let c = cfg()?;
+                    (
+                        a.url
+                            .clone()
+                            .unwrap_or_else(|| format!("http://{}", c.nef.sbi.listen)),
+                        a.client_id.clone().unwrap_or(c.tools.external_af_client_id),
+                        a.client_secret
+                            .clone()
+                            .unwrap_or(c.tools.external_af_client_secret),
+                        a.af_fqdn.clone().unwrap_or(c.tools.external_af_fqdn),
+                    )
+                }
+            };
+            let token = ops::nef_token(&url, &id, &secret).await?;
+            ops::fetch_kaf_nef(&url, &token, &fqdn, &a.a_kid).await?
+        }
+    };
+    if a.show_key {
+        println!("K_AF    {}", hex::encode(data.kaf.0));
+    } else {
+        use sha2::Digest;
+        println!(
+            "K_AF    sha256:{} (--show-key prints it)",
+            hex::encode(&sha2::Sha256::digest(data.kaf.0)[..8])
+        );
+    }
+    println!("expiry  {}", data.expiry);
+    if let Some(s) = data.supi {
+        println!("SUPI    {s}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,175 @@
+//! Operations the CLI, the demo and the benchmark share: manufacturing UEs, importing
+//! manufacturer records into the DCS, and acting as an AF that fetches K_AF.
+
+use anyhow::{anyhow, bail, Context, Result};
+use rand::RngCore;
+use serde::Deserialize;
+use snpn_crypto::ids::PlmnId;
+use snpn_dcs::DeviceRecord;
+use snpn_models::akma::{AkmaAfKeyData, AkmaAfKeyRequest};
+use snpn_models::common::{OpcKey, PermanentKey};
+use snpn_models::ueau::AuthType;
+use snpn_sbi::client::{ClientConfig, SbiClient};
+use snpn_ue::profile::{HnKey, UeProfile};
+
+use crate::config::{ToolsConfig, DCS_PLMN};
+
+/// A freshly manufactured UE and the record its manufacturer gives the DCS.
+pub fn manufacture(
+    tools: &ToolsConfig,
+    serial: u64,
+    method: AuthType,
+) -> Result<(UeProfile, DeviceRecord)> {
+    let mut rng = rand::rngs::OsRng;
+    let (mut k, mut opc, mut ueid) = ([0u8; 16], [0u8; 16], [0u8; 17]);
+    rng.fill_bytes(&mut k);
+    rng.fill_bytes(&mut opc);
+    rng.fill_bytes(&mut ueid);
+    ueid[0] = 0x01; // UEID type RAND (RFC 9711 §4.2.1.1)
+    let (mcc, mnc) = DCS_PLMN.split_once('-').expect("constant");
+    let supi = format!("imsi-{mcc}{mnc}{:010}", serial % 10_000_000_000);
+    let plmn = PlmnId::new(mcc, mnc)?;
+    let profile = UeProfile {
+        supi: supi.clone(),
+        k: hex::encode(k),
+        opc: hex::encode(opc),
+        mnc_len: mnc.len(),
+        routing_indicator: "0".into(),
+        home_network_id: plmn.home_network_domain(),
+        hn_key: HnKey {
+            scheme: tools.dcs_hn_key.scheme.clone(),
+            id: tools.dcs_hn_key.id,
+            public_key: Some(tools.dcs_hn_key.public_key.clone()),
+        },
+        ueid: Some(hex::encode(ueid)),
+        sqn: Vec::new(),
+        registration: None,
+        akma: None,
+    };
+    let record = DeviceRecord {
+        supi,
+        k: PermanentKey(k),
+        opc: OpcKey(opc),
+        ueid: hex::encode(ueid),
+        auth_method: method,
+        routing_indicator: Some("0".into()),
+    };
+    Ok((profile, record))
+}
+
+/// Imports manufacturer records into the DCS, `concurrency` at a time; returns how many
+/// were created and replaced.
+pub async fn import_records(
+    dcs_url: &str,
+    token: &str,
+    records: Vec<DeviceRecord>,
+    concurrency: usize,
+) -> Result<(usize, usize)> {
+    use futures::StreamExt;
+    let client = SbiClient::new(dcs_url, &ClientConfig::default())?.with_bearer(token);
+    let results: Vec<Result<u16>> = futures::stream::iter(records.into_iter().enumerate())
+        .map(|(i, r)| {
+            let client = client.clone();
+            async move {
+                client
+                    .post::<_, serde_json::Value>("/dcs-admin/v1/devices", &r)
+                    .await
+                    .map(|resp| resp.status.as_u16())
+                    .map_err(|e| anyhow!("record {}: {e}", i + 1))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut created = 0;
+    let mut replaced = 0;
+    for r in results {
+        match r? {
+            201 => created += 1,
+            _ => replaced += 1,
+        }
+    }
+    Ok((created, replaced))
+}
+
+/// K_AF as an internal AF gets it from the AAnF: the key, its expiry and the SUPI.
+pub async fn fetch_kaf_aanf(
+    aanf_url: &str,
+    token: &str,
+    af_id: &str,
+    a_kid: &str,
+) -> Result<AkmaAfKeyData> {
+    let client = SbiClient::new(aanf_url, &ClientConfig::default())?.with_bearer(token);
+    retrieve(
+        &client,
+        "/naanf-akma/v1/retrieve-applicationkey",
+        af_id,
+        a_kid,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+}
+
+/// An OAuth access token from the NEF (client credentials grant).
+pub async fn nef_token(nef_url: &str, client_id: &str, secret: &str) -> Result<String> {
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{nef_url}/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("scope", "3gpp-akma"),
+        ])
+        .send()
+        .await
+        .context("NEF token endpoint")?;
+    if !resp.status().is_success() {
+        bail!(
+            "NEF refused the token request: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    Ok(resp.json::<TokenResponse>().await?.access_token)
+}
+
+/// K_AF as an external AF gets it through the NEF (never with the SUPI).
+pub async fn fetch_kaf_nef(
+    nef_url: &str,
+    access_token: &str,
+    af_id: &str,
+    a_kid: &str,
+) -> Result<AkmaAfKeyData> {
+    let client = SbiClient::new(nef_url, &ClientConfig::default())?.with_bearer(access_token);
+    retrieve(&client, "/3gpp-akma/v1/retrieve", af_id, a_kid).await
+}
+
+async fn retrieve(
+    client: &SbiClient,
+    path: &str,
+    af_id: &str,
+    a_kid: &str,
+) -> Result<AkmaAfKeyData> {
+    let req = AkmaAfKeyRequest {
+        af_id: af_id.to_owned(),
+        a_kid: a_kid.to_owned(),
+        supp_feat: None,
+    };
+    let (status, _, body) = client
+        .send_raw(
+            reqwest::Method::POST,
+            path,
+            Some(("application/json", serde_json::to_vec(&req)?)),
+            false,
+        )
+        .await?;
+    match status.as_u16() {
+        200 => Ok(serde_json::from_slice(&body)?),
+        204 => bail!("no AKMA context for this A-KID (unknown or expired)"),
+        s => bail!("{s}: {}", String::from_utf8_lossy(&body)),
+    }
+}

@@ -1,0 +1,179 @@
+//! Starting network functions, alone or all together in one process, from one
+//! configuration; the same code serves `snpn serve`, `snpn up`, the demo, the benchmark
+//! and the tests.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{generate, write_private, Addrs, SnpnConfig, StoreSpec};
+use snpn_sbi::server::Bound;
+use snpn_sbi::ServerConfig;
+
+/// A network function of a deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Nf {
+    /// AMF/SEAF.
+    Amf,
+    /// AUSF.
+    Ausf,
+    /// UDM.
+    Udm,
+    /// DCS.
+    Dcs,
+    /// AAnF.
+    Aanf,
+    /// NEF.
+    Nef,
+}
+
+impl Nf {
+    /// All functions, in start order.
+    pub const ALL: [Nf; 6] = [Nf::Udm, Nf::Dcs, Nf::Aanf, Nf::Ausf, Nf::Amf, Nf::Nef];
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Nf::Amf => "amf",
+            Nf::Ausf => "ausf",
+            Nf::Udm => "udm",
+            Nf::Dcs => "dcs",
+            Nf::Aanf => "aanf",
+            Nf::Nef => "nef",
+        }
+    }
+
+    fn server(self, cfg: &SnpnConfig) -> &ServerConfig {
+        match self {
+            Nf::Amf => &cfg.amf.sbi,
+            Nf::Ausf => &cfg.ausf.sbi,
+            Nf::Udm => &cfg.udm.sbi,
+            Nf::Dcs => &cfg.dcs.sbi,
+            Nf::Aanf => &cfg.aanf.sbi,
+            Nf::Nef => &cfg.nef.sbi,
+        }
+    }
+
+    async fn router(self, cfg: &SnpnConfig) -> Result<Router> {
+        let r = match self {
+            Nf::Amf => snpn_amf::router(&cfg.amf).await.map(|r| r.0),
+            Nf::Ausf => snpn_ausf::router(&cfg.ausf).await.map(|r| r.0),
+            Nf::Udm => snpn_udm::router(&cfg.udm, "udm").await.map(|r| r.0),
+            Nf::Dcs => snpn_dcs::router(&cfg.dcs).await,
+            Nf::Aanf => snpn_aanf::router(&cfg.aanf).await.map(|r| r.0),
+            Nf::Nef => snpn_nef::router(&cfg.nef).await.map(|r| r.0),
+        };
+        r.with_context(|| format!("starting {}", self.name()))
+    }
+}
+
+impl fmt::Display for Nf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Nf {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Nf::ALL.into_iter().find(|n| n.name() == s).ok_or_else(|| {
+            format!("unknown network function {s:?}; one of amf, ausf, udm, dcs, aanf, nef")
+        })
+    }
+}
+
+/// Running functions.
+pub struct Running {
+    /// Base URL of each running function.
+    pub urls: BTreeMap<Nf, String>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The base URL of a running function.
+    pub fn url(&self, nf: Nf) -> &str {
+        self.urls.get(&nf).map(String::as_str).unwrap_or("")
+    }
+
+    /// Stops serving and waits for the listeners to drain.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Waits until a listener fails (or forever).
+    pub async fn wait(&mut self) -> Result<()> {
+        match self.tasks.join_next().await {
+            Some(Ok(Err(e))) => Err(e.into()),
+            Some(Err(e)) => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn serve(nfs: Vec<(Nf, Bound, Router)>) -> Running {
+    let (tx, rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut urls = BTreeMap::new();
+    for (nf, bound, router) in nfs {
+        urls.insert(nf, format!("{}://{}", bound.scheme(), bound.local_addr()));
+        let mut rx = rx.clone();
+        tasks.spawn(bound.serve(router, async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }));
+    }
+    Running {
+        urls,
+        shutdown: tx,
+        tasks,
+    }
+}
+
+/// Starts `which` from `cfg`, each on its configured listener.
+pub async fn start(cfg: &SnpnConfig, which: &[Nf]) -> Result<Running> {
+    let mut nfs = Vec::new();
+    for &nf in which {
+        let router = nf.router(cfg).await?;
+        let bound = snpn_sbi::bind(nf.server(cfg))
+            .await
+            .with_context(|| format!("binding {} on {}", nf, nf.server(cfg).listen))?;
+        nfs.push((nf, bound, router));
+    }
+    Ok(serve(nfs).await)
+}
+
+/// Starts every function on free loopback ports with a freshly generated configuration;
+/// the KEK is written to `kek_file`.
+pub async fn start_ephemeral(store: &StoreSpec, kek_file: &Path) -> Result<(SnpnConfig, Running)> {
+    if !kek_file.exists() {
+        write_private(kek_file, &snpn_store::Kek::generate().to_hex())?;
+    }
+    let mut bound = BTreeMap::new();
+    for nf in Nf::ALL {
+        let b = snpn_sbi::bind(&ServerConfig::plain("127.0.0.1:0".parse()?)).await?;
+        bound.insert(nf, b);
+    }
+    let addr = |nf: Nf| bound[&nf].local_addr();
+    let addrs = Addrs {
+        amf: addr(Nf::Amf),
+        ausf: addr(Nf::Ausf),
+        udm: addr(Nf::Udm),
+        dcs: addr(Nf::Dcs),
+        aanf: addr(Nf::Aanf),
+        nef: addr(Nf::Nef),
+    };
+    let cfg = generate(addrs, store, kek_file)?;
+    let mut nfs = Vec::new();
+    for nf in Nf::ALL {
+        let router = nf.router(&cfg).await?;
+        nfs.push((nf, bound.remove(&nf).expect("bound above"), router));
+    }
+    Ok((cfg, serve(nfs).await))
+}
