@@ -387,16 +387,8 @@ impl AusfState {
 }
 
 fn check_snn(s: &AusfState, snn: &str) -> Result<(), ApiError> {
-    snn.parse::<ServingNetworkName>()
+    ServingNetworkName::parse_strict(snn)
         .map_err(|e| ApiError::invalid_param("/servingNetworkName", e.to_string()))?;
-    let shape_ok =
-        snn.len() >= 33 && snn.starts_with("5G:mnc") && snn[6..].contains(".3gppnetwork.org");
-    if !shape_ok {
-        return Err(ApiError::invalid_param(
-            "/servingNetworkName",
-            "must be 5G:mnc<MNC>.mcc<MCC>.3gppnetwork.org[:<NID>]",
-        ));
-    }
     if !s.0.serving_networks.is_empty() && !s.0.serving_networks.iter().any(|n| n == snn) {
         return Err(ApiError::forbidden(
             ausf_cause::SERVING_NETWORK_NOT_AUTHORIZED,

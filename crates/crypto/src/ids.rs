@@ -297,6 +297,38 @@ impl ServingNetworkName {
         ))
     }
 
+    /// Parses an SNN strictly per the ABNF of TS 24.501 §9.12.1:
+    /// `5G:mnc<3 digits>.mcc<3 digits>.3gppnetwork.org[:<11 upper-case hex digits>]`.
+    pub fn parse_strict(s: &str) -> Result<Self, Error> {
+        let bad = || {
+            Error::invalid(
+                "serving network name",
+                "must be 5G:mnc<MNC>.mcc<MCC>.3gppnetwork.org[:<NID>] (TS 24.501 §9.12.1)",
+            )
+        };
+        let rest = s.strip_prefix("5G:mnc").ok_or_else(bad)?;
+        let (mnc, rest) = rest.split_at_checked(3).ok_or_else(bad)?;
+        let rest = rest.strip_prefix(".mcc").ok_or_else(bad)?;
+        let (mcc, rest) = rest.split_at_checked(3).ok_or_else(bad)?;
+        if !all_digits(mnc) || !all_digits(mcc) {
+            return Err(bad());
+        }
+        match rest.strip_prefix(".3gppnetwork.org").ok_or_else(bad)? {
+            "" => {}
+            nid => {
+                let nid = nid.strip_prefix(':').ok_or_else(bad)?;
+                if nid.len() != 11
+                    || !nid
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+                {
+                    return Err(bad());
+                }
+            }
+        }
+        Ok(Self(s.to_owned()))
+    }
+
     /// The SNN as a string.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -380,6 +412,21 @@ mod tests {
             "5G:mnc093.mcc208.3gppnetwork.org:000007ED9D5"
         );
         assert!("4G:x".parse::<ServingNetworkName>().is_err());
+        for ok in [
+            "5G:mnc093.mcc208.3gppnetwork.org",
+            "5G:mnc001.mcc001.3gppnetwork.org:000007ED9D5",
+        ] {
+            assert!(ServingNetworkName::parse_strict(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "5G:mnc93.mcc208.3gppnetwork.org",
+            "5G:mnc093.mcc208.3gppnetwork.org:000007ed9d5",
+            "5G:mnc093.mcc208.3gppnetwork.org:",
+            "5G:mnc093.mcc2o8.3gppnetwork.org",
+            "5G:mnc093.mcc208.3gppnetwork.com",
+        ] {
+            assert!(ServingNetworkName::parse_strict(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

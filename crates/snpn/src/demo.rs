@@ -57,6 +57,14 @@ impl Deployment {
     /// Starts every function on free ports, with SQLite in a temporary directory or
     /// PostgreSQL (fresh schemas) at `store`.
     pub async fn start(store: Option<&str>) -> Result<Self> {
+        Self::start_with(store, |_| {}).await
+    }
+
+    /// [`Deployment::start`], adjusting the generated configuration first.
+    pub async fn start_with(
+        store: Option<&str>,
+        adjust: impl FnOnce(&mut SnpnConfig),
+    ) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!(
             "snpn-demo-{}-{:08x}",
             std::process::id(),
@@ -70,7 +78,7 @@ impl Deployment {
             },
             None => StoreSpec::Sqlite(dir.clone()),
         };
-        let (cfg, running) = system::start_ephemeral(&spec, &dir.join("kek")).await?;
+        let (cfg, running) = system::start_ephemeral_with(&spec, &dir.join("kek"), adjust).await?;
         Ok(Self {
             cfg,
             running: Some(running),

@@ -152,6 +152,15 @@ pub async fn start(cfg: &SnpnConfig, which: &[Nf]) -> Result<Running> {
 /// Starts every function on free loopback ports with a freshly generated configuration;
 /// the KEK is written to `kek_file`.
 pub async fn start_ephemeral(store: &StoreSpec, kek_file: &Path) -> Result<(SnpnConfig, Running)> {
+    start_ephemeral_with(store, kek_file, |_| {}).await
+}
+
+/// [`start_ephemeral`], letting the caller adjust the generated configuration first.
+pub async fn start_ephemeral_with(
+    store: &StoreSpec,
+    kek_file: &Path,
+    adjust: impl FnOnce(&mut SnpnConfig),
+) -> Result<(SnpnConfig, Running)> {
     if !kek_file.exists() {
         write_private(kek_file, &snpn_store::Kek::generate().to_hex())?;
     }
@@ -169,7 +178,8 @@ pub async fn start_ephemeral(store: &StoreSpec, kek_file: &Path) -> Result<(Snpn
         aanf: addr(Nf::Aanf),
         nef: addr(Nf::Nef),
     };
-    let cfg = generate(addrs, store, kek_file)?;
+    let mut cfg = generate(addrs, store, kek_file)?;
+    adjust(&mut cfg);
     let mut nfs = Vec::new();
     for nf in Nf::ALL {
         let router = nf.router(&cfg).await?;

@@ -382,7 +382,11 @@ fn demo_runs_and_all_keys_agree() {
         assert!(m[k].as_f64().unwrap() > 0.0, "{k}");
     }
     let out = snpn(&["demo", "--ues", "2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("K_AF of the PVS via the AAnF"), "{text}");
     assert!(text.contains("2 ok, 0 failed"), "{text}");

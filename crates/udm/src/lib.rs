@@ -226,39 +226,7 @@ pub async fn build(
 }
 
 fn snn_of(s: &str, param: &str) -> Result<ServingNetworkName, ApiError> {
-    let valid = s
-        .strip_prefix("5G:mnc")
-        .and_then(|r| {
-            r.get(..3)
-                .filter(|m| m.bytes().all(|b| b.is_ascii_digit()))
-                .map(|_| r)
-        })
-        .is_some_and(|r| {
-            let rest = &r[3..];
-            let Some(rest) = rest.strip_prefix(".mcc") else {
-                return false;
-            };
-            let (mcc, rest) = rest.split_at(rest.len().min(3));
-            mcc.len() == 3
-                && mcc.bytes().all(|b| b.is_ascii_digit())
-                && match rest.strip_prefix(".3gppnetwork.org") {
-                    Some("") => true,
-                    Some(nid) => nid.strip_prefix(':').is_some_and(|n| {
-                        n.len() == 11
-                            && n.bytes()
-                                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
-                    }),
-                    None => false,
-                }
-        });
-    if !valid {
-        return Err(ApiError::invalid_param(
-            param,
-            "must be 5G:mnc<MNC>.mcc<MCC>.3gppnetwork.org[:<NID>] (TS 24.501 §9.12.1)",
-        ));
-    }
-    s.parse()
-        .map_err(|e: snpn_crypto::Error| ApiError::invalid_param(param, e.to_string()))
+    ServingNetworkName::parse_strict(s).map_err(|e| ApiError::invalid_param(param, e.to_string()))
 }
 
 /// GenerateAuthData (TS 29.503 §5.4.2.2).
