@@ -249,7 +249,7 @@ async fn import_device(
 #[utoipa::path(
     get,
     path = "/dcs-admin/v1/devices/{ueid}",
-    params(("ueid" = String, Path, description = "UEID, hexadecimal")),
+    params(("ueid" = String, Path, description = "UEID, hexadecimal", pattern = "^[A-Fa-f0-9]{14,66}$")),
     responses(
         (status = 200, description = "The device", body = DeviceInfo),
         (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),

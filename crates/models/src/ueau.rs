@@ -111,6 +111,7 @@ pub struct AuthEvent {
     /// Whether authentication succeeded.
     pub success: bool,
     /// When (RFC 3339).
+    #[schema(format = DateTime)]
     pub time_stamp: String,
     /// Method.
     pub auth_type: AuthType,

@@ -182,8 +182,8 @@ pub struct RegisterArgs {
     /// AMF URL.
     #[arg(long, default_value = "http://127.0.0.1:7700")]
     pub amf: String,
-    /// Register for SNPN onboarding.
-    #[arg(long, default_value_t = true)]
+    /// Register for SNPN onboarding (`--onboarding false` for a normal registration).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub onboarding: bool,
 }
 

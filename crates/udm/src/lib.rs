@@ -233,7 +233,7 @@ fn snn_of(s: &str, param: &str) -> Result<ServingNetworkName, ApiError> {
 #[utoipa::path(
     post,
     path = "/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data",
-    params(("supiOrSuci" = String, Path, description = "SUPI or SUCI (TS 29.571 SupiOrSuci)")),
+    params(("supiOrSuci" = String, Path, description = "SUPI or SUCI (TS 29.571 SupiOrSuci)", pattern = "^(imsi-[0-9]{5,15}|nai-.+|suci-(0-[0-9]{3}-[0-9]{2,3}|[1-7]-.+)-[0-9]{1,4}-(0-0-.+|[a-fA-F1-9]-([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])-[a-fA-F0-9]+))$")),
     request_body = AuthenticationInfoRequest,
     responses(
         (status = 200, description = "Authentication vector", body = AuthenticationInfoResult),
@@ -328,7 +328,7 @@ async fn generate_auth_data(
 #[utoipa::path(
     post,
     path = "/nudm-ueau/v1/{supi}/auth-events",
-    params(("supi" = String, Path, description = "SUPI")),
+    params(("supi" = String, Path, description = "SUPI", pattern = "^(imsi-[0-9]{5,15}|nai-.+)$")),
     request_body = AuthEvent,
     responses(
         (status = 201, description = "Recorded", body = AuthEvent, headers(("Location" = String, description = "URI of the event"))),
@@ -372,7 +372,7 @@ async fn confirm_auth(
 #[utoipa::path(
     put,
     path = "/nudm-ueau/v1/{supi}/auth-events/{authEventId}",
-    params(("supi" = String, Path, description = "SUPI"), ("authEventId" = String, Path, description = "Event id")),
+    params(("supi" = String, Path, description = "SUPI", pattern = "^(imsi-[0-9]{5,15}|nai-.+)$"), ("authEventId" = String, Path, description = "Event id")),
     request_body = AuthEvent,
     responses(
         (status = 204, description = "Removed"),
@@ -419,7 +419,7 @@ fn ue_id(s: &str) -> Result<Supi, ApiError> {
 #[utoipa::path(
     put,
     path = "/nudr-dr/v2/subscription-data/{ueId}/authentication-data/authentication-subscription",
-    params(("ueId" = String, Path, description = "SUPI")),
+    params(("ueId" = String, Path, description = "SUPI", pattern = "^(imsi-[0-9]{5,15}|nai-.+)$")),
     request_body = AuthenticationSubscription,
     responses(
         (status = 201, description = "Created", body = AuthenticationSubscription),
@@ -509,7 +509,7 @@ fn missing(param: &str) -> ApiError {
 #[utoipa::path(
     get,
     path = "/nudr-dr/v2/subscription-data/{ueId}/authentication-data/authentication-subscription",
-    params(("ueId" = String, Path, description = "SUPI")),
+    params(("ueId" = String, Path, description = "SUPI", pattern = "^(imsi-[0-9]{5,15}|nai-.+)$")),
     responses(
         (status = 200, description = "The subscription, without keys", body = AuthenticationSubscription),
         (status = 400, description = "Bad request", body = ProblemDetails, content_type = "application/problem+json"),
@@ -551,7 +551,7 @@ async fn get_auth_subscription(
 #[utoipa::path(
     delete,
     path = "/nudr-dr/v2/subscription-data/{ueId}/authentication-data/authentication-subscription",
-    params(("ueId" = String, Path, description = "SUPI")),
+    params(("ueId" = String, Path, description = "SUPI", pattern = "^(imsi-[0-9]{5,15}|nai-.+)$")),
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Bad request", body = ProblemDetails, content_type = "application/problem+json"),
