@@ -183,14 +183,15 @@ impl Supi {
     }
 
     /// The home network identifier: the NAI realm, or the home network domain of the IMSI's
-    /// PLMN (TS 23.003 §28.2) with the MNC length taken from [`default_mnc_len`].
-    pub fn home_network_id(&self) -> String {
+    /// PLMN (TS 23.003 §28.2) with the MNC length taken from [`default_mnc_len`]. Fails for
+    /// an IMSI too short to hold an MCC, an MNC and an MSIN.
+    pub fn home_network_id(&self) -> Result<String, Error> {
         match self {
-            Supi::Nai(_) => self.nai_realm().unwrap_or_default().to_owned(),
+            Supi::Nai(_) => Ok(self.nai_realm().unwrap_or_default().to_owned()),
             Supi::Imsi(d) => self
                 .imsi_plmn(default_mnc_len(&d[..3]))
                 .map(|p| p.home_network_domain())
-                .unwrap_or_default(),
+                .ok_or_else(|| Error::invalid("SUPI", "IMSI too short for MCC, MNC and MSIN")),
         }
     }
 }
@@ -432,9 +433,17 @@ mod tests {
     #[test]
     fn home_network_id() {
         let s: Supi = "imsi-310260123456789".parse().unwrap();
-        assert_eq!(s.home_network_id(), "5gc.mnc260.mcc310.3gppnetwork.org");
+        assert_eq!(
+            s.home_network_id().unwrap(),
+            "5gc.mnc260.mcc310.3gppnetwork.org"
+        );
         let s: Supi = "imsi-208930000000001".parse().unwrap();
-        assert_eq!(s.home_network_id(), "5gc.mnc093.mcc208.3gppnetwork.org");
+        assert_eq!(
+            s.home_network_id().unwrap(),
+            "5gc.mnc093.mcc208.3gppnetwork.org"
+        );
+        let s: Supi = "imsi-20893".parse().unwrap();
+        assert!(s.home_network_id().is_err());
         let nid: Nid = "000007ED9D5".parse().unwrap();
         assert_eq!(
             PlmnId::new("208", "93")

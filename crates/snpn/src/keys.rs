@@ -294,7 +294,13 @@ fn akma(a: &AkmaArgs) -> Result<Vec<Field>> {
     let kausf = Kausf::new(a.kausf);
     let af_id =
         AfId::new(&a.af_fqdn, a.ua_protocol).map_err(|e| InputError::new("--af-fqdn", e))?;
-    let hnid = a.hnid.clone().unwrap_or_else(|| a.supi.home_network_id());
+    let hnid = match &a.hnid {
+        Some(h) => h.clone(),
+        None => a
+            .supi
+            .home_network_id()
+            .map_err(|e| InputError::new("--supi", format!("{e}; give --hnid")))?,
+    };
     let kakma = akma::kakma(&kausf, &a.supi);
     let a_tid = akma::a_tid(&kausf, &a.supi);
     let a_kid = AKid::new(a.routing_indicator.clone(), a_tid, &hnid)
