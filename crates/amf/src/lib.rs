@@ -429,28 +429,21 @@ struct Pending {
 
 /// Takes the registration out of `auth_pending` (one answer per challenge).
 async fn take(s: &AmfState, id: &str) -> Result<Pending, ApiError> {
-    let n = sqlx::query(
-        "UPDATE registrations SET state = 'busy' WHERE id = $1 AND state = 'auth_pending' AND expires_at > $2",
+    let r = sqlx::query(
+        "UPDATE registrations SET state = 'busy' WHERE id = $1 AND state = 'auth_pending' AND expires_at > $2
+         RETURNING suci, auth_type, auth_link, rand, hxres_star, ng_ksi, resyncs, onboarding",
     )
     .bind(id)
     .bind(now_ms())
-    .execute(s.0.store.pool())
+    .fetch_optional(s.0.store.pool())
     .await
     .map_err(sql)?
-    .rows_affected();
-    if n != 1 {
-        return Err(ApiError::not_found(
+    .ok_or_else(|| {
+        ApiError::not_found(
             cause::RESOURCE_CONTEXT_NOT_FOUND,
             "no registration awaiting authentication with this id",
-        ));
-    }
-    let r = sqlx::query(
-        "SELECT suci, auth_type, auth_link, rand, hxres_star, ng_ksi, resyncs, onboarding FROM registrations WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(s.0.store.pool())
-    .await
-    .map_err(sql)?;
+        )
+    })?;
     let mut rand = [0u8; 16];
     hex::decode_to_slice(r.try_get::<String, _>("rand").map_err(sql)?, &mut rand)
         .map_err(|_| ApiError::internal("bad RAND in store"))?;

@@ -163,20 +163,11 @@ impl Contexts {
         Ok(())
     }
 
-    async fn load(
+    fn decode(
         &self,
         id: &str,
-        state: &str,
-    ) -> Result<Option<(Context, ContextSecrets)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT supi, snn, auth_type, rand, secrets, eap_id, akma_ind, routing_id, hnid, route
-             FROM auth_contexts WHERE id = $1 AND state = $2",
-        )
-        .bind(id)
-        .bind(state)
-        .fetch_optional(self.store.pool())
-        .await?;
-        let Some(r) = row else { return Ok(None) };
+        r: &snpn_store::sqlx::any::AnyRow,
+    ) -> Result<(Context, ContextSecrets), StoreError> {
         let mut rand = [0u8; 16];
         hex::decode_to_slice(r.try_get::<String, _>("rand")?, &mut rand)
             .map_err(|_| StoreError::Config("bad RAND in store".into()))?;
@@ -188,7 +179,7 @@ impl Contexts {
             .store
             .sealer()
             .open(&aad(id), &r.try_get::<Vec<u8>, _>("secrets")?)?;
-        Ok(Some((
+        Ok((
             Context {
                 id: id.to_owned(),
                 supi: r.try_get("supi")?,
@@ -202,7 +193,7 @@ impl Contexts {
                 route: r.try_get("route")?,
             },
             ContextSecrets::from_bytes(&secrets)?,
-        )))
+        ))
     }
 
     /// A pending, unexpired context of this method, without consuming it.
@@ -211,18 +202,16 @@ impl Contexts {
         id: &str,
         t: AuthType,
     ) -> Result<Option<(Context, ContextSecrets)>, StoreError> {
-        let live: Option<(i64,)> = sqlx::query_as(
-            "SELECT expires_at FROM auth_contexts WHERE id = $1 AND state = 'pending' AND auth_type = $2 AND expires_at > $3",
+        let row = sqlx::query(
+            "SELECT supi, snn, auth_type, rand, secrets, eap_id, akma_ind, routing_id, hnid, route
+             FROM auth_contexts WHERE id = $1 AND state = 'pending' AND auth_type = $2 AND expires_at > $3",
         )
         .bind(id)
         .bind(type_str(t))
         .bind(now_ms())
         .fetch_optional(self.store.pool())
         .await?;
-        if live.is_none() {
-            return Ok(None);
-        }
-        self.load(id, "pending").await
+        row.map(|r| self.decode(id, &r)).transpose()
     }
 
     /// Consumes a pending, unexpired context (single use): only one caller ever gets it.
@@ -231,19 +220,17 @@ impl Contexts {
         id: &str,
         t: AuthType,
     ) -> Result<Option<(Context, ContextSecrets)>, StoreError> {
-        let n = sqlx::query(
-            "UPDATE auth_contexts SET state = 'claimed' WHERE id = $1 AND state = 'pending' AND auth_type = $2 AND expires_at > $3",
+        let row = sqlx::query(
+            "UPDATE auth_contexts SET state = 'claimed'
+             WHERE id = $1 AND state = 'pending' AND auth_type = $2 AND expires_at > $3
+             RETURNING supi, snn, auth_type, rand, secrets, eap_id, akma_ind, routing_id, hnid, route",
         )
         .bind(id)
         .bind(type_str(t))
         .bind(now_ms())
-        .execute(self.store.pool())
-        .await?
-        .rows_affected();
-        if n != 1 {
-            return Ok(None);
-        }
-        self.load(id, "claimed").await
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.map(|r| self.decode(id, &r)).transpose()
     }
 
     /// Records the outcome of a claimed context.

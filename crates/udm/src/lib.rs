@@ -273,12 +273,16 @@ async fn generate_auth_data(
             })?;
         tracing::info!(supi = %supi_s, "resynchronising SQN");
         s.subs
-            .update_sqn(&supi_s, |he, gen| gen.next(gen.resync(he, sqn_ms)))
+            .update_sqn(&supi_s, Some((sub.sqn, sub.ind_bits)), |he, gen| {
+                gen.next(gen.resync(he, sqn_ms))
+            })
             .await
             .map_err(db)?
     } else {
         s.subs
-            .update_sqn(&supi_s, |he, gen| gen.next(he))
+            .update_sqn(&supi_s, Some((sub.sqn, sub.ind_bits)), |he, gen| {
+                gen.next(he)
+            })
             .await
             .map_err(db)?
     }

@@ -243,20 +243,29 @@ impl Subscribers {
     }
 
     /// Atomically replaces SQN_HE by `f(SQN_HE)` and returns the new value (TS 33.102 C.3):
-    /// a compare-and-swap loop, so concurrent callers each get a distinct SQN.
+    /// a compare-and-swap loop, so concurrent callers each get a distinct SQN. `known` is
+    /// the subscriber as just read (its SQN and IND length), which saves the first read.
     pub async fn update_sqn(
         &self,
         supi: &str,
+        known: Option<(Sqn, u32)>,
         f: impl Fn(Sqn, SqnGenerator) -> Result<Sqn, snpn_crypto::Error>,
     ) -> Result<Option<Sqn>, StoreError> {
+        let mut current = known.map(|(s, b)| (s.value() as i64, i64::from(b)));
         for _ in 0..1000 {
-            let row: Option<(i64, i64)> =
-                sqlx::query_as("SELECT sqn, ind_bits FROM subscribers WHERE supi = $1")
-                    .bind(supi)
-                    .fetch_optional(self.store.pool())
-                    .await?;
-            let Some((cur, ind_bits)) = row else {
-                return Ok(None);
+            let (cur, ind_bits) = match current.take() {
+                Some(c) => c,
+                None => {
+                    let row: Option<(i64, i64)> =
+                        sqlx::query_as("SELECT sqn, ind_bits FROM subscribers WHERE supi = $1")
+                            .bind(supi)
+                            .fetch_optional(self.store.pool())
+                            .await?;
+                    match row {
+                        Some(r) => r,
+                        None => return Ok(None),
+                    }
+                }
             };
             let gen = SqnGenerator::new(SqnConfig {
                 ind_bits: ind_bits as u32,
