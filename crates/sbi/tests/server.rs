@@ -154,3 +154,93 @@ async fn unreachable_peers_are_reported_after_retries() {
     let api = e.into_api_error("udm");
     assert_eq!(api.status.as_u16(), 504);
 }
+
+/// A self-signed certificate for `localhost` and its key, as PEM files in `dir`.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509NameBuilder, X509};
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "localhost").unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let (cert, keyf) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, b.build().to_pem().unwrap()).unwrap();
+    std::fs::write(&keyf, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (cert, keyf)
+}
+
+#[tokio::test]
+async fn tls_serving_with_a_configured_certificate() {
+    let dir = std::env::temp_dir().join(format!("snpn-sbi-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = self_signed(&dir);
+    let mut cfg = ServerConfig::plain("127.0.0.1:0".parse().unwrap());
+    cfg.tls = Some(snpn_sbi::TlsFiles {
+        cert: cert.clone(),
+        key,
+    });
+    let router = snpn_sbi::service_router("test", OpenApiRouter::new().routes(routes!(echo)), &cfg);
+    let bound = snpn_sbi::bind(&cfg).await.unwrap();
+    assert_eq!(bound.scheme(), "https");
+    let port = bound.local_addr().port();
+    tokio::spawn(bound.serve(router, std::future::pending()));
+    let c = SbiClient::new(
+        &format!("https://localhost:{port}"),
+        &ClientConfig {
+            ca_file: Some(cert),
+            ..ClientConfig::default()
+        },
+    )
+    .unwrap();
+    let r: snpn_sbi::client::SbiResponse<Echo> = c
+        .post(
+            "/echo",
+            &Echo {
+                name: "tls".into(),
+                n: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.body.name, "tls");
+    // A client that does not trust the certificate is refused.
+    let untrusting = SbiClient::new(
+        &format!("https://localhost:{port}"),
+        &ClientConfig {
+            retries: 0,
+            ..ClientConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(untrusting
+        .get::<serde_json::Value>("/openapi.json")
+        .await
+        .is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}

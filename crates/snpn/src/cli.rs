@@ -368,9 +368,12 @@ async fn ue(cmd: UeCommand) -> Result<ExitCode> {
                 ops::manufacture(&cfg.tools, a.serial, parse_method(&a.method)?)?;
             profile.save(&a.out)?;
             use std::io::Write;
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
+            // The record holds the default K and OPc: private to the manufacturer.
+            let mut opts = std::fs::OpenOptions::new();
+            opts.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts
                 .open(&a.record)
                 .with_context(|| format!("opening {}", a.record.display()))?;
             writeln!(f, "{}", serde_json::to_string(&record)?)?;

@@ -340,11 +340,18 @@ impl SnpnConfig {
     }
 }
 
-/// Loads `dir/config.toml`, or creates it (with a KEK in `dir/kek`) on first use.
+/// Loads `dir/config.toml`, or creates it (with a KEK in `dir/kek`) on first use. The
+/// directory is made private (0700): it holds the stores and the keys.
 pub fn load_or_init(dir: &Path) -> Result<(SnpnConfig, PathBuf)> {
     let path = dir.join("config.toml");
     if path.exists() {
         return Ok((SnpnConfig::load(&path)?, path));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     let kek_file = dir.join("kek");
     if !kek_file.exists() {
