@@ -29,7 +29,7 @@ use crate::{b64u, RatsError};
 pub const LEEWAY_S: i64 = 60;
 
 /// A device's reference values (endorsed by its manufacturer).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceValues {
     /// OEM identity.
@@ -37,9 +37,11 @@ pub struct ReferenceValues {
     pub oemid: Option<Oemid>,
     /// Hardware model, hexadecimal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([A-Fa-f0-9]{2}){1,32}$")]
     pub hwmodel: Option<String>,
     /// Software name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 128)]
     pub swname: Option<String>,
     /// Approved software versions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -67,6 +69,46 @@ pub struct Policy {
     /// Every reference measurement must be present and match.
     #[serde(default = "yes")]
     pub require_measurements: bool,
+}
+
+impl ReferenceValues {
+    /// Checks the forms (hexadecimal model of 1–32 octets, 32-octet digests, OEMID sizes);
+    /// the error names the field.
+    pub fn validate(&self) -> Result<(), RatsError> {
+        if let Some(o) = &self.oemid {
+            o.validate()?;
+        }
+        if let Some(h) = &self.hwmodel {
+            match hex::decode(h) {
+                Ok(b) if (1..=32).contains(&b.len()) => {}
+                _ => return Err(RatsError::Claim("hwmodel", "1 to 32 octets, hexadecimal")),
+            }
+        }
+        if self.swname.as_ref().is_some_and(|s| s.len() > 128) {
+            return Err(RatsError::Claim("swname", "at most 128 characters"));
+        }
+        if self.swversions.iter().any(|v| v.is_empty() || v.len() > 64) {
+            return Err(RatsError::Claim("swversions", "1 to 64 characters each"));
+        }
+        if self.measurements.len() > 64 {
+            return Err(RatsError::Claim("measurements", "at most 64"));
+        }
+        for m in &self.measurements {
+            if m.name.is_empty() || m.name.len() > 128 {
+                return Err(RatsError::Claim(
+                    "measurements",
+                    "names are 1 to 128 characters",
+                ));
+            }
+            if m.digest.len() != 64 || hex::decode(&m.digest).is_err() {
+                return Err(RatsError::Claim(
+                    "measurements",
+                    "digests are SHA-256, 64 hex digits",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn yes() -> bool {
@@ -107,7 +149,7 @@ impl Policy {
 }
 
 /// Registry status of a device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceStatus {
     /// May onboard.
@@ -121,8 +163,8 @@ pub enum DeviceStatus {
 pub struct Device<'a> {
     /// Registry status.
     pub status: DeviceStatus,
-    /// Attestation verification key.
-    pub key: &'a VerifyingKey,
+    /// Attestation verification key (`None`: none registered).
+    pub key: Option<&'a VerifyingKey>,
     /// Reference values.
     pub reference: &'a ReferenceValues,
     /// Onboarding SUPI, reported to the relying party.
@@ -248,7 +290,12 @@ pub fn appraise(
         v.fail("the device is revoked");
         return v.finish(policy, None, Some(attester_claims(evidence)), None);
     }
-    if let Err(e) = evidence.verify(device.key) {
+    let Some(key) = device.key else {
+        v.vector.instance_identity = Some(claim::UNRECOGNIZED_INSTANCE);
+        v.fail("no attestation key is registered for this device");
+        return v.finish(policy, None, Some(attester_claims(evidence)), None);
+    };
+    if let Err(e) = evidence.verify(key) {
         v.vector.instance_identity = Some(claim::CRYPTO_VALIDATION_FAILED);
         v.fail(format!("{e} under the device's attestation key"));
         return v.finish(policy, None, Some(attester_claims(evidence)), None);
@@ -460,7 +507,7 @@ mod tests {
         let parsed = eat::parse(format, &ev).unwrap();
         let dev = Device {
             status,
-            key: &c.vk,
+            key: Some(&c.vk),
             reference: &c.reference,
             onboarding_supi: Some("imsi-999700000000001"),
         };
@@ -526,7 +573,7 @@ mod tests {
         let parsed = eat::parse_cwt(&ev).unwrap();
         let dev = Device {
             status: DeviceStatus::Active,
-            key: &c.vk,
+            key: Some(&c.vk),
             reference: &c.reference,
             onboarding_supi: None,
         };
@@ -548,7 +595,10 @@ mod tests {
             .unwrap()
             .verifying_key()
             .unwrap();
-        let dev2 = Device { key: &other, ..dev };
+        let dev2 = Device {
+            key: Some(&other),
+            ..dev
+        };
         let a = appraise(&parsed, Some(&dev2), &Policy::default(), &ch);
         assert_eq!(a.trust_vector.instance_identity, Some(99));
 
@@ -605,7 +655,7 @@ mod tests {
         let parsed = eat::parse_cwt(&ev).unwrap();
         let dev = Device {
             status: DeviceStatus::Active,
-            key: &c.vk,
+            key: Some(&c.vk),
             reference: &c.reference,
             onboarding_supi: None,
         };

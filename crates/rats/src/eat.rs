@@ -37,7 +37,9 @@ pub const DBGSTAT_NAMES: [&str; 5] = [
 ];
 
 /// OEM identity (RFC 9711 §4.2.3).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Oemid {
     /// IANA Private Enterprise Number.
@@ -54,6 +56,14 @@ impl Oemid {
             Oemid::Pen(n) => Value::Integer((*n).into()),
             Oemid::Ieee(h) | Oemid::Random(h) => Value::Bytes(self.bytes_of(h)?),
         })
+    }
+
+    /// Checks the form: 3 octets (IEEE) or 16 (random), hexadecimal.
+    pub fn validate(&self) -> Result<(), RatsError> {
+        match self {
+            Oemid::Pen(_) => Ok(()),
+            Oemid::Ieee(h) | Oemid::Random(h) => self.bytes_of(h).map(|_| ()),
+        }
     }
 
     fn bytes_of(&self, h: &str) -> Result<Vec<u8>, RatsError> {
@@ -92,11 +102,16 @@ impl Oemid {
 }
 
 /// A measured component: its name and the SHA-256 digest of its image.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub struct Measurement {
     /// Component name (e.g. `bootloader`, `modem-fw`).
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     /// SHA-256 digest, hexadecimal.
+    #[schema(pattern = "^[A-Fa-f0-9]{64}$")]
     pub digest: String,
 }
 

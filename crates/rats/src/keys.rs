@@ -15,7 +15,9 @@ use zeroize::Zeroizing;
 use crate::RatsError;
 
 /// A signature or MAC algorithm of attestation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum Alg {
     /// ECDSA P-256 with SHA-256 (COSE -7, JWS "ES256").
     #[serde(rename = "ES256")]
@@ -263,6 +265,47 @@ impl VerifyingKey {
                     _ => Err(RatsError::Key("the key does not match the algorithm")),
                 }
             }
+        }
+    }
+
+    /// Reads a public JWK (RFC 7517): EC P-256 (the point must be on the curve) or OKP
+    /// Ed25519. An `alg` member, if present, must fit.
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, RatsError> {
+        let field = |name: &'static str| -> Result<Vec<u8>, RatsError> {
+            jwk.get(name)
+                .and_then(serde_json::Value::as_str)
+                .and_then(crate::b64u_decode)
+                .ok_or(RatsError::Key("JWK member missing or not base64url"))
+        };
+        let alg = jwk.get("alg").and_then(serde_json::Value::as_str);
+        match (
+            jwk.get("kty").and_then(serde_json::Value::as_str),
+            jwk.get("crv").and_then(serde_json::Value::as_str),
+        ) {
+            (Some("EC"), Some("P-256")) if alg.map_or(true, |a| a == "ES256") => {
+                let (x, y) = (field("x")?, field("y")?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(RatsError::Key("P-256 coordinates are 32 octets"));
+                }
+                let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(ossl)?;
+                let (bx, by) = (
+                    BigNum::from_slice(&x).map_err(ossl)?,
+                    BigNum::from_slice(&y).map_err(ossl)?,
+                );
+                let ec = EcKey::from_public_key_affine_coordinates(&group, &bx, &by)
+                    .map_err(|_| RatsError::Key("the point is not on P-256"))?;
+                Ok(VerifyingKey::Es256(PKey::from_ec_key(ec).map_err(ossl)?))
+            }
+            (Some("OKP"), Some("Ed25519")) if alg.map_or(true, |a| a == "EdDSA") => {
+                let x = field("x")?;
+                Ok(VerifyingKey::EdDsa(
+                    PKey::public_key_from_raw_bytes(&x, Id::ED25519)
+                        .map_err(|_| RatsError::Key("not an Ed25519 public key"))?,
+                ))
+            }
+            _ => Err(RatsError::Key(
+                "JWK must be EC P-256 (ES256) or OKP Ed25519 (EdDSA)",
+            )),
         }
     }
 

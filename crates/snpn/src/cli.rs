@@ -6,9 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use reqwest::Method;
 use snpn_crypto::akma::UaProtocolId;
+use snpn_dcs::client::VerifierClient;
 use snpn_models::ueau::AuthType;
-use snpn_sbi::client::ClientConfig;
+use snpn_rats::ear::TrustTier;
+use snpn_rats::eat::Format;
+use snpn_rats::keys::Alg;
+use snpn_sbi::client::{ClientConfig, SbiClient};
 
 use crate::config::{load_or_init, SnpnConfig};
 use crate::system::{self, Nf};
@@ -101,8 +106,42 @@ pub enum AdminCommand {
 #[derive(Subcommand, Debug)]
 pub enum DcsCommand {
     /// Import manufacturer records (JSON lines: supi, k, opc, ueid[, auth_method,
-    /// routing_indicator]).
+    /// routing_indicator, attestation {alg, key, reference}]).
     Import(ImportArgs),
+    /// Show a device of the registry.
+    Show(UeidArgs),
+    /// Revoke a device: its evidence is then appraised contraindicated.
+    Revoke(UeidArgs),
+    /// Reinstate a revoked device.
+    Reinstate(UeidArgs),
+    /// Replace a device's attestation key.
+    RotateKey(RotateKeyArgs),
+}
+
+/// A device of the DCS registry.
+#[derive(Args, Debug)]
+pub struct UeidArgs {
+    /// UEID, hexadecimal.
+    pub ueid: String,
+    #[command(flatten)]
+    /// Where the deployment is.
+    pub target: Target,
+}
+
+/// `snpn admin dcs rotate-key`.
+#[derive(Args, Debug)]
+pub struct RotateKeyArgs {
+    /// UEID, hexadecimal.
+    pub ueid: String,
+    /// es256, eddsa or hs256.
+    #[arg(long, default_value = "es256")]
+    pub alg: String,
+    /// The new public key (SPKI PEM), or the shared key (64 hex digits) for hs256.
+    #[arg(long)]
+    pub key: PathBuf,
+    #[command(flatten)]
+    /// Where the deployment is.
+    pub target: Target,
 }
 
 /// `snpn admin dcs import`.
@@ -137,6 +176,20 @@ impl Target {
             .unwrap_or_else(|| PathBuf::from("snpn-data/config.toml"));
         SnpnConfig::load(&path)
     }
+
+    /// The DCS URL and a token, from the flags or else the configuration.
+    fn dcs(&self, token: impl FnOnce(&SnpnConfig) -> String) -> Result<(String, String)> {
+        if let (Some(u), Some(t)) = (&self.url, &self.token) {
+            return Ok((u.clone(), t.clone()));
+        }
+        let cfg = self.config()?;
+        Ok((
+            self.url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", cfg.dcs.sbi.listen)),
+            self.token.clone().unwrap_or_else(|| token(&cfg)),
+        ))
+    }
 }
 
 /// `snpn ue …`.
@@ -151,6 +204,67 @@ pub enum UeCommand {
     AkmaKey(AkmaKeyArgs),
     /// Deregister from the AMF.
     Deregister(UeFileArgs),
+    /// Evidence (an EAT) answering a Verifier's nonce: CWT as base64url, JWT as text.
+    Evidence(EvidenceArgs),
+    /// Have the DCS appraise this UE (acting as the relying party): prints the EAR;
+    /// exit code 0 if it affirms the device, 1 otherwise.
+    Attest(AttestArgs),
+    /// Replace the UE's attestation key; prints the new public key for the DCS.
+    NewAttestationKey(NewKeyArgs),
+}
+
+/// `snpn ue evidence`.
+#[derive(Args, Debug)]
+pub struct EvidenceArgs {
+    /// UE file.
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// The Verifier's nonce, base64url.
+    #[arg(long)]
+    pub nonce: String,
+    /// Binding data to carry as a second nonce, base64url.
+    #[arg(long)]
+    pub binding: Option<String>,
+    /// cwt or jwt.
+    #[arg(long, default_value = "cwt", value_parser = ["cwt", "jwt"])]
+    pub format: String,
+    /// Write the raw token to this file instead of printing it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `snpn ue attest`.
+#[derive(Args, Debug)]
+pub struct AttestArgs {
+    /// UE file.
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// cwt or jwt.
+    #[arg(long, default_value = "cwt", value_parser = ["cwt", "jwt"])]
+    pub format: String,
+    /// Binding data for the session, base64url.
+    #[arg(long)]
+    pub binding: Option<String>,
+    /// Print the EAR JWT itself.
+    #[arg(long)]
+    pub show_ear: bool,
+    #[command(flatten)]
+    /// Where the DCS is, and a relying-party token.
+    pub target: Target,
+}
+
+/// `snpn ue new-attestation-key`.
+#[derive(Args, Debug)]
+pub struct NewKeyArgs {
+    /// UE file.
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// es256, eddsa or hs256 (default: the current algorithm).
+    #[arg(long)]
+    pub alg: Option<String>,
+    /// Write the public key (or HS256 shared key, mode 0600) here instead of printing it.
+    #[arg(long)]
+    pub public_out: Option<PathBuf>,
 }
 
 /// `snpn ue manufacture`.
@@ -168,6 +282,10 @@ pub struct ManufactureArgs {
     /// 5g-aka or eap-aka-prime.
     #[arg(long, default_value = "5g-aka")]
     pub method: String,
+    /// Attestation key algorithm: es256, eddsa or hs256 (COSE_Mac0). The key is written
+    /// next to the UE file, as `<out>.akm`, mode 0600.
+    #[arg(long, default_value = "es256")]
+    pub attestation_alg: String,
     /// Deployment configuration (for the DCS's home network key).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -258,6 +376,29 @@ pub enum BenchCommand {
     Register(crate::bench::BenchArgs),
 }
 
+fn parse_alg(flag: &'static str, s: &str) -> Result<Alg> {
+    match s.to_ascii_lowercase().as_str() {
+        "es256" => Ok(Alg::Es256),
+        "eddsa" => Ok(Alg::EdDsa),
+        "hs256" => Ok(Alg::Hs256),
+        _ => Err(InputError::new(flag, "must be es256, eddsa or hs256").into()),
+    }
+}
+
+fn parse_b64(flag: &'static str, s: &str) -> Result<Vec<u8>> {
+    snpn_rats::b64_lenient_decode(s)
+        .filter(|b| (8..=64).contains(&b.len()))
+        .ok_or_else(|| InputError::new(flag, "must be 8 to 64 octets, base64url").into())
+}
+
+fn parse_format(s: &str) -> Format {
+    if s == "jwt" {
+        Format::Jwt
+    } else {
+        Format::Cwt
+    }
+}
+
 fn parse_method(s: &str) -> Result<AuthType> {
     match s {
         "5g-aka" => Ok(AuthType::FiveGAka),
@@ -274,10 +415,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Up(a) => up(a).await,
         Command::Serve(a) => serve(a).await,
         Command::Admin {
-            cmd: AdminCommand::Dcs {
-                cmd: DcsCommand::Import(a),
-            },
-        } => import(a).await,
+            cmd: AdminCommand::Dcs { cmd },
+        } => dcs_admin(cmd).await,
         Command::Ue { cmd } => ue(cmd).await,
         Command::Af {
             cmd: AfCommand::FetchKey(a),
@@ -324,6 +463,74 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn dcs_admin(cmd: DcsCommand) -> Result<ExitCode> {
+    let admin_token = |c: &SnpnConfig| c.tools.dcs_admin_token.clone();
+    let (target, path, method, body) = match cmd {
+        DcsCommand::Import(a) => return import(a).await,
+        DcsCommand::Show(a) => (
+            a.target,
+            format!("/dcs-admin/v1/devices/{}", a.ueid),
+            Method::GET,
+            None,
+        ),
+        DcsCommand::Revoke(a) => (
+            a.target,
+            format!("/dcs-admin/v1/devices/{}/status", a.ueid),
+            Method::PUT,
+            Some(serde_json::json!({"status": "revoked"})),
+        ),
+        DcsCommand::Reinstate(a) => (
+            a.target,
+            format!("/dcs-admin/v1/devices/{}/status", a.ueid),
+            Method::PUT,
+            Some(serde_json::json!({"status": "active"})),
+        ),
+        DcsCommand::RotateKey(a) => {
+            let alg = parse_alg("--alg", &a.alg)?;
+            let key = std::fs::read_to_string(&a.key)
+                .with_context(|| format!("reading {}", a.key.display()))?;
+            (
+                a.target,
+                format!("/dcs-admin/v1/devices/{}/attestation-key", a.ueid),
+                Method::PUT,
+                Some(serde_json::json!({"alg": alg, "key": key.trim()})),
+            )
+        }
+    };
+    if !path
+        .split('/')
+        .nth(4)
+        .is_some_and(|u| (14..=66).contains(&u.len()) && hex::decode(u).is_ok())
+    {
+        return Err(InputError::new("UEID", "must be 7 to 33 octets in hexadecimal").into());
+    }
+    let (url, token) = target.dcs(admin_token)?;
+    let client = SbiClient::new(&url, &ClientConfig::default())?.with_bearer(token);
+    let r = client
+        .call::<serde_json::Value, snpn_dcs::DeviceInfo>(method, &path, body.as_ref(), true)
+        .await?;
+    let d = r.body;
+    println!("device {}", d.ueid);
+    println!("  SUPI    {}", d.supi);
+    println!(
+        "  status  {}",
+        serde_json::to_value(d.status)?.as_str().unwrap_or("?")
+    );
+    match &d.attestation {
+        Some(a) => {
+            println!("  key     {}", a.alg.jws_name());
+            if let Some(pem) = &a.public_key {
+                for line in pem.lines() {
+                    println!("          {line}");
+                }
+            }
+            println!("  reference {}", serde_json::to_string(&a.reference)?);
+        }
+        None => println!("  no attestation key"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn import(a: ImportArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
@@ -364,8 +571,26 @@ async fn ue(cmd: UeCommand) -> Result<ExitCode> {
                 Some(p) => SnpnConfig::load(p)?,
                 None => load_or_init(std::path::Path::new("snpn-data"))?.0,
             };
-            let (profile, record) =
-                ops::manufacture(&cfg.tools, a.serial, parse_method(&a.method)?)?;
+            let alg = parse_alg("--attestation-alg", &a.attestation_alg)?;
+            let key_name = format!(
+                "{}.akm",
+                a.out
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "ue".into())
+            );
+            let m = ops::manufacture(
+                &cfg.tools,
+                a.serial,
+                parse_method(&a.method)?,
+                alg,
+                &key_name,
+            )?;
+            let (profile, record) = (m.profile, m.record);
+            snpn_ue::profile::write_key(
+                &snpn_ue::profile::key_path(&a.out, &key_name),
+                &m.attestation_key,
+            )?;
             profile.save(&a.out)?;
             use std::io::Write;
             // The record holds the default K and OPc: private to the manufacturer.
@@ -416,8 +641,97 @@ async fn ue(cmd: UeCommand) -> Result<ExitCode> {
             p.save(&a.ue)?;
             println!("deregistered {guti}");
         }
+        UeCommand::Evidence(a) => {
+            let nonce = parse_b64("--nonce", &a.nonce)?;
+            let binding = a
+                .binding
+                .as_deref()
+                .map(|b| parse_b64("--binding", b))
+                .transpose()?;
+            let p = snpn_ue::UeProfile::load(&a.ue)?;
+            let attester = p.attester(&a.ue)?;
+            let format = parse_format(&a.format);
+            let token = attester.evidence(format, &nonce, binding.as_deref(), demo::unix_now())?;
+            match &a.out {
+                Some(path) => std::fs::write(path, &token)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None if format == Format::Cwt => println!("{}", snpn_rats::b64u(&token)),
+                None => println!("{}", String::from_utf8_lossy(&token)),
+            }
+        }
+        UeCommand::Attest(a) => return attest(a).await,
+        UeCommand::NewAttestationKey(a) => {
+            let mut p = snpn_ue::UeProfile::load(&a.ue)?;
+            let att = p
+                .attestation
+                .as_mut()
+                .ok_or_else(|| InputError::new("--ue", "the UE file has no attestation section"))?;
+            if let Some(alg) = &a.alg {
+                att.alg = parse_alg("--alg", alg)?;
+            }
+            let alg = att.alg;
+            let key = snpn_rats::keys::SigningKey::generate(alg)?;
+            let public = key.verifying_key()?.to_pem_or_hex()?;
+            snpn_ue::profile::write_key(&snpn_ue::profile::key_path(&a.ue, &att.key_file), &key)?;
+            p.save(&a.ue)?;
+            match &a.public_out {
+                Some(path) => crate::config::write_private(path, &public)?,
+                None => print!("{}", public.as_str()),
+            }
+            eprintln!(
+                "new {} attestation key written; give the DCS the public part: snpn admin dcs rotate-key {} --alg {} --key FILE",
+                alg.jws_name(),
+                p.ueid.as_deref().unwrap_or("UEID"),
+                alg.jws_name().to_ascii_lowercase()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn attest(a: AttestArgs) -> Result<ExitCode> {
+    let binding = a
+        .binding
+        .as_deref()
+        .map(|b| parse_b64("--binding", b))
+        .transpose()?;
+    let p = snpn_ue::UeProfile::load(&a.ue)?;
+    let attester = p.attester(&a.ue)?;
+    let (url, token) = a.target.dcs(|c| c.tools.dcs_relying_party_token.clone())?;
+    let verifier = VerifierClient::connect(&url, &token, &ClientConfig::default()).await?;
+    let format = parse_format(&a.format);
+    let session = verifier.new_session(None, binding.as_deref()).await?;
+    let evidence =
+        attester.evidence(format, &session.nonce, binding.as_deref(), demo::unix_now())?;
+    let done = verifier.submit(&session.id, format, evidence).await?;
+    let ear = verifier.verify_result(&done, &session.nonce)?;
+    let tier = ear.overall();
+    println!(
+        "EAR for UEID {} (session {}): {:?}",
+        p.ueid.as_deref().unwrap_or("?"),
+        session.id,
+        tier
+    );
+    for (name, sub) in &ear.submods {
+        println!(
+            "  {name}: {}",
+            serde_json::to_string(&sub.trust_vector).unwrap_or_default()
+        );
+        for r in sub.reasons() {
+            println!("    reason: {r}");
+        }
+        if !sub.policy_ids.is_empty() {
+            println!("    policy: {}", sub.policy_ids.join(", "));
+        }
+    }
+    if a.show_ear {
+        println!("{}", done.result.unwrap_or_default());
+    }
+    Ok(if tier == TrustTier::Affirming {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn fetch_key(a: FetchKeyArgs) -> Result<ExitCode> {

@@ -12,8 +12,11 @@ use snpn_aanf::AanfConfig;
 use snpn_amf::{AmfConfig, AusfPeer};
 use snpn_ausf::{AusfConfig, Peer, UdmRoute};
 use snpn_crypto::suci::{self, ProtectionScheme};
-use snpn_dcs::DcsConfig;
+use snpn_dcs::verifier::RELYING_PARTY_ROLE;
+use snpn_dcs::{AttestationConfig, DcsConfig};
 use snpn_nef::{AanfPeer, NefAf, NefConfig};
+use snpn_rats::appraisal::Policy;
+use snpn_rats::keys::{Alg, SigningKey};
 use snpn_sbi::auth::{generate_token, ClientCredential};
 use snpn_sbi::client::ClientConfig;
 use snpn_sbi::ServerConfig;
@@ -63,6 +66,9 @@ pub struct ToolsConfig {
     pub external_af_client_secret: String,
     /// Token with the `provisioning` role at the UDM.
     pub udm_provisioning_token: String,
+    /// Token with the `relying-party` role at the DCS Verifier (the PVS's).
+    #[serde(default)]
+    pub dcs_relying_party_token: String,
 }
 
 /// A whole deployment.
@@ -194,6 +200,10 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
         t("admin"),
         t("prov"),
     );
+    let rp_tok = generate_token();
+    let ear_key = SigningKey::generate(Alg::Es256)?
+        .to_pem_or_hex()?
+        .to_string();
     let ext_secret = generate_token();
     let url = |a: SocketAddr| format!("http://{a}");
     let sbi = ServerConfig::plain;
@@ -262,7 +272,13 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
             clients: vec![
                 cred("ausf", &ausf_tok, &["ausf"]),
                 cred("manufacturer", &admin_tok, &["admin"]),
+                cred("pvs", &rp_tok, &[RELYING_PARTY_ROLE]),
             ],
+            attestation: AttestationConfig {
+                ear_signing_key: Some(ear_key),
+                policies: vec![Policy::default()],
+                ..AttestationConfig::default()
+            },
         },
         aanf: AanfConfig {
             sbi: sbi(addrs.aanf),
@@ -305,6 +321,7 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
             external_af_client_id: "ext-af".into(),
             external_af_client_secret: ext_secret,
             udm_provisioning_token: prov_tok,
+            dcs_relying_party_token: rp_tok,
         },
     })
 }

@@ -8,7 +8,9 @@
 //! the AUSF registers the same at the AAnF. An internal AF (the PVS) fetches K_AF from the
 //! AAnF, an external AF through the NEF with an OAuth token; the demo checks that each
 //! equals the UE's own K_AF, that the internal AF learned the right SUPI and the external
-//! one none.
+//! one none. Finally the PVS, as relying party, has the DCS appraise each UE's evidence (an
+//! ES256 CWT answering the DCS's nonce and carrying binding data the PVS chose) and checks
+//! that the signed EAR affirms the device.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,7 +22,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use snpn_crypto::akma::UaProtocolId;
+use snpn_dcs::client::VerifierClient;
 use snpn_models::ueau::AuthType;
+use snpn_rats::attester::Attester;
+use snpn_rats::ear::TrustTier;
+use snpn_rats::eat::Format;
+use snpn_rats::keys::Alg;
 use snpn_sbi::client::ClientConfig;
 
 use crate::config::{SnpnConfig, StoreSpec};
@@ -112,6 +119,8 @@ pub struct UeOutcome {
     pub internal_af: bool,
     /// K_AF of the external AF equals the UE's, and it learned no SUPI.
     pub external_af: bool,
+    /// The DCS affirmed the UE's evidence in an EAR that verifies.
+    pub attested: bool,
     /// Registration latency.
     pub latency: Duration,
     /// For the example printout.
@@ -123,9 +132,14 @@ pub struct UeOutcome {
 /// Runs one UE end to end.
 pub async fn run_ue(
     dep: &Deployment,
-    mut profile: snpn_ue::UeProfile,
+    ue: DemoUe,
     nef_token: &str,
+    verifier: &VerifierClient,
 ) -> UeOutcome {
+    let DemoUe {
+        mut profile,
+        attester,
+    } = ue;
     let mut out = UeOutcome::default();
     let t0 = Instant::now();
     let reg = snpn_ue::register(
@@ -174,27 +188,79 @@ pub async fn run_ue(
         .await?;
         let external = ext.kaf.0 == *ue_ext.expose() && ext.supi.is_none();
         let fp = hex::encode(&Sha256::digest(ue_pvs.expose())[..8]);
-        anyhow::Ok((internal, external, fp))
+        anyhow::Ok((internal, external, fp, ue_pvs))
     };
-    match check.await {
-        Ok((i, e, fp)) => {
+    let kaf = match check.await {
+        Ok((i, e, fp, kaf)) => {
             out.internal_af = i;
             out.external_af = e;
             out.summary = Some((profile.supi.clone(), reg.suci, reg.guti, reg.a_kid, fp));
+            kaf
         }
-        Err(e) => out.error = Some(format!("AKMA: {e}")),
+        Err(e) => {
+            out.error = Some(format!("AKMA: {e}"));
+            return out;
+        }
+    };
+    // Binding data the PVS will take from its TLS session with the UE (a TLS exporter);
+    // until the PVS exists, a value both derive from K_AF stands in for it.
+    let binding: [u8; 32] = Sha256::new()
+        .chain_update(b"snpn demo binding")
+        .chain_update(kaf.expose())
+        .finalize()
+        .into();
+    let now = unix_now();
+    match verifier
+        .attest(Format::Cwt, Some(&binding), |nonce| {
+            attester.evidence(Format::Cwt, nonce, Some(&binding), now)
+        })
+        .await
+    {
+        Ok(ear) if ear.overall() == TrustTier::Affirming => out.attested = true,
+        Ok(ear) => {
+            out.error = Some(format!(
+                "attestation: {:?}: {}",
+                ear.overall(),
+                ear.submods
+                    .values()
+                    .flat_map(|a| a.reasons())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        }
+        Err(e) => out.error = Some(format!("attestation: {e}")),
     }
     out
 }
 
-/// Manufactures `n` UEs and imports them into the DCS; with `mixed`, 5G AKA and EAP-AKA'
-/// alternate, else all use 5G AKA.
-pub async fn manufacture_and_import(
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A manufactured UE: its file and its Attester (key in memory).
+#[derive(Debug)]
+pub struct DemoUe {
+    /// The UE file.
+    pub profile: snpn_ue::UeProfile,
+    /// Its Attester.
+    pub attester: Attester,
+}
+
+/// Manufactures `n` UEs, serial numbers from `first_serial`, with attestation keys of
+/// `alg`, and imports them into the DCS; with `mixed`, 5G AKA and EAP-AKA' alternate, else
+/// all use 5G AKA.
+pub async fn manufacture_devices(
     dep: &Deployment,
+    first_serial: u64,
     n: u32,
     mixed: bool,
-) -> Result<Vec<snpn_ue::UeProfile>> {
-    let mut profiles = Vec::with_capacity(n as usize);
+    alg: Alg,
+) -> Result<Vec<DemoUe>> {
+    let mut ues = Vec::with_capacity(n as usize);
     let mut records = Vec::with_capacity(n as usize);
     for i in 0..n {
         let method = if mixed && i % 2 == 1 {
@@ -202,9 +268,28 @@ pub async fn manufacture_and_import(
         } else {
             AuthType::FiveGAka
         };
-        let (p, r) = ops::manufacture(&dep.cfg.tools, u64::from(i) + 1, method)?;
-        profiles.push(p);
-        records.push(r);
+        let m = ops::manufacture(
+            &dep.cfg.tools,
+            first_serial + u64::from(i),
+            method,
+            alg,
+            "ue.akm",
+        )?;
+        let attester = Attester {
+            ueid: hex::decode(m.profile.ueid.as_deref().unwrap_or_default())?,
+            key: m.attestation_key,
+            state: m
+                .profile
+                .attestation
+                .as_ref()
+                .map(|a| a.state.clone())
+                .unwrap_or_default(),
+        };
+        ues.push(DemoUe {
+            profile: m.profile,
+            attester,
+        });
+        records.push(m.record);
     }
     ops::import_records(
         &dep.url(Nf::Dcs),
@@ -214,7 +299,31 @@ pub async fn manufacture_and_import(
     )
     .await
     .context("importing manufacturer records into the DCS")?;
-    Ok(profiles)
+    Ok(ues)
+}
+
+/// A relying party's client of the deployment's DCS Verifier (the PVS's token).
+pub async fn verifier_client(dep: &Deployment) -> Result<VerifierClient> {
+    Ok(VerifierClient::connect(
+        &dep.url(Nf::Dcs),
+        &dep.cfg.tools.dcs_relying_party_token,
+        &ClientConfig::default(),
+    )
+    .await?)
+}
+
+/// Manufactures `n` UEs and imports them into the DCS; with `mixed`, 5G AKA and EAP-AKA'
+/// alternate, else all use 5G AKA.
+pub async fn manufacture_and_import(
+    dep: &Deployment,
+    n: u32,
+    mixed: bool,
+) -> Result<Vec<snpn_ue::UeProfile>> {
+    Ok(manufacture_devices(dep, 1, n, mixed, Alg::Es256)
+        .await?
+        .into_iter()
+        .map(|u| u.profile)
+        .collect())
 }
 
 /// Percentile of sorted durations, in milliseconds.
@@ -238,7 +347,8 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 
 async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
     use futures::StreamExt;
-    let profiles = manufacture_and_import(dep, args.ues, true).await?;
+    let ues = manufacture_devices(dep, 1, args.ues, true, Alg::Es256).await?;
+    let verifier = verifier_client(dep).await?;
     let tools = &dep.cfg.tools;
     let nef_token = ops::nef_token(
         &dep.url(Nf::Nef),
@@ -255,13 +365,14 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
         )
     };
     let started = Instant::now();
-    let outcomes: Vec<UeOutcome> = futures::stream::iter(profiles)
-        .map(|p| {
+    let outcomes: Vec<UeOutcome> = futures::stream::iter(ues)
+        .map(|ue| {
             let dep = dep.clone();
             let token = nef_token.clone();
             let bar = bar.clone();
+            let verifier = verifier.clone();
             async move {
-                let o = run_ue(&dep, p, &token).await;
+                let o = run_ue(&dep, ue, &token, &verifier).await;
                 bar.inc(1);
                 o
             }
@@ -273,7 +384,7 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
     let elapsed = started.elapsed();
     let ok = outcomes
         .iter()
-        .filter(|o| o.registered && o.internal_af && o.external_af)
+        .filter(|o| o.registered && o.internal_af && o.external_af && o.attested)
         .count();
     let failed = outcomes.len() - ok;
     let mut lat: Vec<Duration> = outcomes
@@ -295,7 +406,7 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
     } else {
         let count = |f: fn(&UeOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
         println!(
-            "snpn demo: {} UEs onboard through the DCS into the onboarding network and use AKMA",
+                "snpn demo: {} UEs onboard through the DCS into the onboarding network, use AKMA, and attest",
             args.ues
         );
         let urls: Vec<String> = Nf::ALL
@@ -321,6 +432,12 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
             "  {:<58} {}/{}",
             "K_AF of an external AF via the NEF = UE's, no SUPI",
             count(|o| o.external_af),
+            args.ues
+        );
+        println!(
+            "  {:<58} {}/{}",
+            "DCS appraised the UE's EAT (CWT, ES256): EAR affirming",
+            count(|o| o.attested),
             args.ues
         );
         if let Some((supi, suci, guti, a_kid, fp)) = outcomes.iter().find_map(|o| o.summary.clone())

@@ -5,21 +5,84 @@ use anyhow::{anyhow, bail, Context, Result};
 use rand::RngCore;
 use serde::Deserialize;
 use snpn_crypto::ids::PlmnId;
-use snpn_dcs::DeviceRecord;
+use snpn_dcs::{AttestationRecord, DeviceRecord};
 use snpn_models::akma::{AkmaAfKeyData, AkmaAfKeyRequest};
 use snpn_models::common::{OpcKey, PermanentKey};
 use snpn_models::ueau::AuthType;
+use snpn_rats::appraisal::ReferenceValues;
+use snpn_rats::attester::{Dbgstat, DeviceState};
+use snpn_rats::eat::{Measurement, Oemid};
+use snpn_rats::keys::{sha256, Alg, SigningKey};
 use snpn_sbi::client::{ClientConfig, SbiClient};
-use snpn_ue::profile::{HnKey, UeProfile};
+use snpn_ue::profile::{AttestationProfile, HnKey, UeProfile};
 
 use crate::config::{ToolsConfig, DCS_PLMN};
 
-/// A freshly manufactured UE and the record its manufacturer gives the DCS.
+/// The hardware model of the UEs snpn manufactures.
+pub const HW_MODEL: &str = "snpn-ue-1";
+/// Their firmware.
+pub const SW_NAME: &str = "snpn-ue-firmware";
+/// Its version.
+pub const SW_VERSION: &str = "1.0.0";
+/// The documentation Private Enterprise Number (RFC 5612), as the OEM's.
+pub const OEM_PEN: u64 = 32473;
+
+/// What a factory-fresh UE reports: OEM, model, firmware, secure boot, debug
+/// permanently disabled, and the digests of its boot loader and firmware.
+pub fn factory_state() -> DeviceState {
+    DeviceState {
+        oemid: Some(Oemid::Pen(OEM_PEN)),
+        hwmodel: Some(hex::encode(HW_MODEL)),
+        swname: Some(SW_NAME.into()),
+        swversion: Some(SW_VERSION.into()),
+        oemboot: Some(true),
+        dbgstat: Some(Dbgstat::DisabledPermanently),
+        measurements: vec![
+            Measurement {
+                name: "bootloader".into(),
+                digest: hex::encode(sha256(format!("{HW_MODEL} bootloader 1.0").as_bytes())),
+            },
+            Measurement {
+                name: "firmware".into(),
+                digest: hex::encode(sha256(format!("{SW_NAME} {SW_VERSION}").as_bytes())),
+            },
+        ],
+    }
+}
+
+/// The reference values the manufacturer endorses for [`factory_state`].
+pub fn factory_reference() -> ReferenceValues {
+    let s = factory_state();
+    ReferenceValues {
+        oemid: s.oemid,
+        hwmodel: s.hwmodel,
+        swname: s.swname,
+        swversions: vec![SW_VERSION.into()],
+        measurements: s.measurements,
+    }
+}
+
+/// A freshly manufactured UE: its file, its attestation key, and the record its
+/// manufacturer gives the DCS.
+#[derive(Debug)]
+pub struct Manufactured {
+    /// The UE file (its attestation section names `key_file` relative to the UE file).
+    pub profile: UeProfile,
+    /// The attestation key (the device keeps it; the record holds the public part).
+    pub attestation_key: SigningKey,
+    /// The DCS import record.
+    pub record: DeviceRecord,
+}
+
+/// Manufactures a UE with default credentials and an attestation key of `alg`;
+/// `key_file` is what the UE file calls the key's file.
 pub fn manufacture(
     tools: &ToolsConfig,
     serial: u64,
     method: AuthType,
-) -> Result<(UeProfile, DeviceRecord)> {
+    alg: Alg,
+    key_file: &str,
+) -> Result<Manufactured> {
     let mut rng = rand::rngs::OsRng;
     let (mut k, mut opc, mut ueid) = ([0u8; 16], [0u8; 16], [0u8; 17]);
     rng.fill_bytes(&mut k);
@@ -45,7 +108,13 @@ pub fn manufacture(
         sqn: Vec::new(),
         registration: None,
         akma: None,
+        attestation: Some(AttestationProfile {
+            alg,
+            key_file: key_file.to_owned(),
+            state: factory_state(),
+        }),
     };
+    let attestation_key = SigningKey::generate(alg)?;
     let record = DeviceRecord {
         supi,
         k: PermanentKey(k),
@@ -53,8 +122,20 @@ pub fn manufacture(
         ueid: hex::encode(ueid),
         auth_method: method,
         routing_indicator: Some("0".into()),
+        attestation: Some(AttestationRecord {
+            alg,
+            key: attestation_key
+                .verifying_key()?
+                .to_pem_or_hex()?
+                .to_string(),
+            reference: factory_reference(),
+        }),
     };
-    Ok((profile, record))
+    Ok(Manufactured {
+        profile,
+        attestation_key,
+        record,
+    })
 }
 
 /// Imports manufacturer records into the DCS, `concurrency` at a time; returns how many

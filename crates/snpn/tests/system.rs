@@ -491,8 +491,15 @@ async fn multi_process_deployment() {
             assert!(up, "{a} did not come up");
         }
         let run = async {
-            let (mut profile, record) =
-                ops::manufacture(&cfg.tools, 42, snpn_models::ueau::AuthType::FiveGAka).unwrap();
+            let m = ops::manufacture(
+                &cfg.tools,
+                42,
+                snpn_models::ueau::AuthType::FiveGAka,
+                snpn_rats::keys::Alg::Es256,
+                "ue.akm",
+            )
+            .unwrap();
+            let (mut profile, record) = (m.profile, m.record);
             ops::import_records(
                 &format!("http://{}", addrs.dcs),
                 &cfg.tools.dcs_admin_token,

@@ -12,6 +12,8 @@ use snpn_crypto::ids::{RoutingIndicator, Supi};
 use snpn_crypto::secret::{Opc, K};
 use snpn_crypto::sqn::{SqnArray, SqnConfig};
 use snpn_crypto::suci::{self, ConcealParams, HnPublicKey, ProtectionScheme, Suci};
+use snpn_rats::attester::{Attester, DeviceState};
+use snpn_rats::keys::{Alg, SigningKey};
 
 /// The home network public key the SUPI is concealed with.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -80,6 +82,73 @@ pub struct UeProfile {
     /// Set after registration when AKMA keys were derived.
     #[serde(default)]
     pub akma: Option<AkmaState>,
+    /// The Attester: where its key is and what the device reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationProfile>,
+}
+
+/// The device's Attester (RFC 9334 §3.1).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationProfile {
+    /// ES256, EdDSA or HS256.
+    pub alg: Alg,
+    /// The attestation key file (PKCS#8 PEM, or 64 hex digits for HS256), mode 0600;
+    /// relative paths are relative to the UE file.
+    pub key_file: String,
+    /// What the device reports in its evidence.
+    pub state: DeviceState,
+}
+
+/// The key file path of an attestation section, relative to the UE file.
+pub fn key_path(ue_file: &Path, key_file: &str) -> std::path::PathBuf {
+    let p = Path::new(key_file);
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        ue_file.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+/// Reads an attestation key file, refusing one that group or others may read.
+pub fn read_key(path: &Path, alg: Alg) -> Result<SigningKey, ProfileError> {
+    let io = |source| ProfileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(ProfileError::Field(format!(
+                "{}: the attestation key file must be private (mode 0600), not {:o}",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+    SigningKey::from_pem_or_hex(alg, &text)
+        .map_err(|e| ProfileError::Field(format!("{}: {e}", path.display())))
+}
+
+/// Writes an attestation key file with mode 0600.
+pub fn write_key(path: &Path, key: &SigningKey) -> Result<(), ProfileError> {
+    use std::io::Write;
+    let io = |source| ProfileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let text = key
+        .to_pem_or_hex()
+        .map_err(|e| ProfileError::Field(e.to_string()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)
 }
 
 fn two() -> usize {
@@ -139,6 +208,28 @@ impl UeProfile {
             f.sync_all().map_err(io)?;
         }
         std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The Attester, with its key read from its file (which must not be readable by group
+    /// or others). `ue_file` locates relative key paths.
+    pub fn attester(&self, ue_file: &Path) -> Result<Attester, ProfileError> {
+        let a = self
+            .attestation
+            .as_ref()
+            .ok_or_else(|| ProfileError::Field("the UE file has no attestation section".into()))?;
+        let ueid = self
+            .ueid
+            .as_deref()
+            .and_then(|u| hex::decode(u).ok())
+            .filter(|u| (7..=33).contains(&u.len()))
+            .ok_or_else(|| ProfileError::Field("ueid must be 7 to 33 octets in hex".into()))?;
+        let path = key_path(ue_file, &a.key_file);
+        let key = read_key(&path, a.alg)?;
+        Ok(Attester {
+            ueid,
+            key,
+            state: a.state.clone(),
+        })
     }
 
     /// Checks every field.
