@@ -60,6 +60,8 @@ runs = [
     ("udm", "^/nudr-dr/", token("udm", "provisioning")),
     ("dcs", "^/nudm-ueau/", token("dcs", "ausf")),
     ("dcs", "^/dcs-admin/", token("dcs", "admin")),
+    ("dcs", "^/challenge-response/", token("dcs", "relying-party")),
+    ("dcs", "^/\\.well-known/", None),
     ("aanf", "^/naanf-akma/v1/(register-anchorkey|remove-context)", token("aanf", "ausf")),
     ("aanf", "^/naanf-akma/v1/retrieve-applicationkey", token("aanf", "af")),
     ("nef", "^/oauth2/", None),

@@ -1,6 +1,6 @@
 """Schemathesis hooks for snpn: the server-error check, with the one 5xx answer TS 29.503
 and TS 29.509 prescribe for bad input: 501 UNSUPPORTED_PROTECTION_SCHEME, for a SUCI whose
-protection scheme the home network does not support. Every other 5xx fails."""
+protection scheme the home network does not support. Every other 5xx fails. Also: serializers for the evidence media types of the DCS Verifier."""
 import json
 
 import schemathesis
@@ -18,3 +18,8 @@ def no_server_error(ctx, response, case):
         if cause == "UNSUPPORTED_PROTECTION_SCHEME":
             return None
     raise AssertionError(f"server error {response.status_code}: {response.content[:300]!r}")
+
+
+# Evidence bodies of the DCS Verifier: CWTs are bytes, JWTs are text.
+schemathesis.serializer.alias("application/eat+cwt", "application/octet-stream")
+schemathesis.serializer.alias("application/eat+jwt", "text/plain")

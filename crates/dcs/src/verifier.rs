@@ -149,7 +149,8 @@ impl EarKey {
 pub enum SessionStatus {
     /// Waiting for evidence.
     Waiting,
-    /// Evidence being appraised.
+    /// Evidence being appraised (Veraison's asynchronous mode; snpn appraises within the
+    /// request and never reports it).
     Processing,
     /// Appraised: `result` holds the EAR.
     Complete,
@@ -383,6 +384,7 @@ async fn new_session(
 struct SessionRow {
     owner: String,
     nonce: Vec<u8>,
+    binding: Option<Vec<u8>>,
     status: SessionStatus,
     expires_at: i64,
     evidence_type: Option<String>,
@@ -398,7 +400,7 @@ fn session_id(id: &str) -> Result<String, ApiError> {
 
 async fn load(s: &VerifierState, id: &str, caller: &Caller) -> Result<SessionRow, ApiError> {
     let row = sqlx::query(
-        "SELECT owner, nonce, status, expires_at, evidence_type, evidence, result
+        "SELECT owner, nonce, binding, status, expires_at, evidence_type, evidence, result
          FROM attestation_sessions WHERE id = $1",
     )
     .bind(id)
@@ -409,6 +411,7 @@ async fn load(s: &VerifierState, id: &str, caller: &Caller) -> Result<SessionRow
     let r = SessionRow {
         owner: row.try_get("owner").map_err(sql)?,
         nonce: row.try_get("nonce").map_err(sql)?,
+        binding: row.try_get("binding").map_err(sql)?,
         status: SessionStatus::parse(&row.try_get::<String, _>("status").map_err(sql)?),
         expires_at: row.try_get("expires_at").map_err(sql)?,
         evidence_type: row.try_get("evidence_type").map_err(sql)?,
@@ -503,49 +506,26 @@ async fn submit_evidence(
         ));
     }
     let now = now_ms();
-    // Claim the session: only one piece of evidence is ever appraised per nonce.
-    let claimed = sqlx::query(
-        "UPDATE attestation_sessions SET status = 'processing'
-         WHERE id = $1 AND owner = $2 AND status = 'waiting' AND expires_at > $3
-         RETURNING nonce, binding, expires_at",
-    )
-    .bind(&id)
-    .bind(&caller.name)
-    .bind(now)
-    .fetch_optional(s.store.pool())
-    .await
-    .map_err(sql)?;
-    let Some(row) = claimed else {
-        let r = load(&s, &id, &caller).await?;
-        return Err(match r.status {
-            SessionStatus::Waiting => ApiError::new(
-                StatusCode::GONE,
-                "SESSION_EXPIRED",
-                "the session expired; open a new one",
-            ),
-            _ => ApiError::new(
-                StatusCode::CONFLICT,
-                "SESSION_NOT_WAITING",
-                "the session already took evidence; its nonce is single use",
-            ),
-        });
+    let session = load(&s, &id, &caller).await?;
+    let not_waiting = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "SESSION_NOT_WAITING",
+            "the session already took evidence; its nonce is single use",
+        )
     };
-    let nonce: Vec<u8> = row.try_get("nonce").map_err(sql)?;
-    let binding: Option<Vec<u8>> = row.try_get("binding").map_err(sql)?;
-    let expires_at: i64 = row.try_get("expires_at").map_err(sql)?;
-
-    let outcome = appraise(&s, format, &body, &nonce, binding.as_deref(), now).await;
-    let (appraisal, ueid) = match outcome {
-        Ok(x) => x,
-        Err(e) => {
-            // Leave no session stuck in processing.
-            let _ = sqlx::query("UPDATE attestation_sessions SET status = 'failed' WHERE id = $1")
-                .bind(&id)
-                .execute(s.store.pool())
-                .await;
-            return Err(e);
-        }
-    };
+    if session.status != SessionStatus::Waiting {
+        return Err(not_waiting());
+    }
+    if session.expires_at <= now {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "SESSION_EXPIRED",
+            "the session expired; open a new one",
+        ));
+    }
+    let (nonce, binding, expires_at) = (session.nonce, session.binding, session.expires_at);
+    let (appraisal, ueid) = appraise(&s, format, &body, &nonce, binding.as_deref(), now).await?;
     let iat = now / 1000;
     let ear = Ear {
         profile: EAR_PROFILE.into(),
@@ -573,10 +553,12 @@ async fn submit_evidence(
         .map_err(ApiError::internal)?;
     // Keep the session (and its result) until the EAR expires.
     let keep_until = expires_at.max(now + s.result_ttl_s * 1000);
-    sqlx::query(
+    // The session takes this result only if it still waits: of concurrent submissions one
+    // wins, the others get 409 and their appraisals are discarded (single-use nonce).
+    let stored = sqlx::query(
         "UPDATE attestation_sessions
          SET status = 'complete', evidence_type = $2, evidence = $3, result = $4, expires_at = $5
-         WHERE id = $1",
+         WHERE id = $1 AND status = 'waiting'",
     )
     .bind(&id)
     .bind(format.media_type())
@@ -586,9 +568,13 @@ async fn submit_evidence(
     .execute(s.store.pool())
     .await
     .map_err(sql)?;
+    if stored.rows_affected() == 0 {
+        return Err(not_waiting());
+    }
     let r = SessionRow {
         owner: caller.name.clone(),
         nonce,
+        binding,
         status: SessionStatus::Complete,
         expires_at,
         evidence_type: Some(format.media_type().into()),

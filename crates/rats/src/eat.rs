@@ -631,7 +631,9 @@ fn claims_from_json(v: &Json) -> Result<EatClaims, RatsError> {
     Ok(c)
 }
 
-/// Encodes evidence as a CWT: `61(18(COSE_Sign1))`, or `61(17(COSE_Mac0))` for HS256.
+/// Encodes evidence as a CWT: `61(18(COSE_Sign1))`, or `61(17(COSE_Mac0))` for HS256. The
+/// protected header names the key by the UEID (`kid`), as verifiers that select keys by
+/// `kid` (python `cwt`) need; snpn's Verifier selects it by the `ueid` claim.
 pub fn encode_cwt(claims: &EatClaims, key: &SigningKey) -> Result<Vec<u8>, RatsError> {
     let mut payload = Vec::new();
     ciborium::ser::into_writer(&claims.to_cbor()?, &mut payload)
@@ -642,6 +644,7 @@ pub fn encode_cwt(claims: &EatClaims, key: &SigningKey) -> Result<Vec<u8>, RatsE
             Alg::EdDsa => coset::iana::Algorithm::EdDSA,
             Alg::Hs256 => coset::iana::Algorithm::HMAC_256_256,
         })
+        .key_id(claims.ueid.clone())
         .build();
     let (tag, value) = match key.alg() {
         Alg::Hs256 => {
@@ -762,7 +765,7 @@ pub fn parse_cwt(bytes: &[u8]) -> Result<ParsedEvidence, RatsError> {
 
 /// Encodes evidence as a JWT (JWS compact serialization, RFC 7515 §7.1).
 pub fn encode_jwt(claims: &EatClaims, key: &SigningKey) -> Result<String, RatsError> {
-    let header = json!({"alg": key.alg().jws_name(), "typ": "JWT"});
+    let header = json!({"alg": key.alg().jws_name(), "typ": "JWT", "kid": b64u(&claims.ueid)});
     crate::jws::sign(&header, &claims.to_json()?, key)
 }
 

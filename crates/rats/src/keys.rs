@@ -208,6 +208,15 @@ impl SigningKey {
     }
 }
 
+/// The P-256 group, built once.
+fn p256() -> Result<&'static EcGroup, RatsError> {
+    static GROUP: std::sync::OnceLock<Option<EcGroup>> = std::sync::OnceLock::new();
+    GROUP
+        .get_or_init(|| EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).ok())
+        .as_ref()
+        .ok_or(RatsError::Key("OpenSSL has no P-256"))
+}
+
 fn hs256_from_hex(text: &str) -> Result<Zeroizing<[u8; 32]>, RatsError> {
     let mut k = Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(text.trim(), &mut k[..])
@@ -264,6 +273,56 @@ impl VerifyingKey {
                     (Alg::EdDsa, Id::ED25519) => Ok(VerifyingKey::EdDsa(k)),
                     _ => Err(RatsError::Key("the key does not match the algorithm")),
                 }
+            }
+        }
+    }
+
+    /// The compact form snpn stores: the uncompressed SEC1 point (ES256, 65 octets), the
+    /// raw public key (EdDSA, 32 octets) or the secret (HS256, 32 octets). Loading it costs
+    /// a fraction of parsing PEM through OpenSSL 3's decoders.
+    pub fn to_raw(&self) -> Result<Zeroizing<Vec<u8>>, RatsError> {
+        Ok(Zeroizing::new(match self {
+            VerifyingKey::Es256(k) => {
+                let ec = k.ec_key().map_err(ossl)?;
+                let mut ctx = openssl::bn::BigNumContext::new().map_err(ossl)?;
+                ec.public_key()
+                    .to_bytes(
+                        ec.group(),
+                        openssl::ec::PointConversionForm::UNCOMPRESSED,
+                        &mut ctx,
+                    )
+                    .map_err(ossl)?
+            }
+            VerifyingKey::EdDsa(k) => k.raw_public_key().map_err(ossl)?,
+            VerifyingKey::Hs256(k) => k.to_vec(),
+        }))
+    }
+
+    /// Reads the form of [`to_raw`](Self::to_raw); an ES256 point must be on P-256.
+    pub fn from_raw(alg: Alg, raw: &[u8]) -> Result<Self, RatsError> {
+        match alg {
+            Alg::Es256 => {
+                if raw.len() != 65 || raw[0] != 4 {
+                    return Err(RatsError::Key(
+                        "ES256 keys are 65-octet uncompressed points",
+                    ));
+                }
+                let group = p256()?;
+                let mut ctx = openssl::bn::BigNumContext::new().map_err(ossl)?;
+                let point = openssl::ec::EcPoint::from_bytes(group, raw, &mut ctx)
+                    .map_err(|_| RatsError::Key("the point is not on P-256"))?;
+                let ec = EcKey::from_public_key(group, &point).map_err(ossl)?;
+                Ok(VerifyingKey::Es256(PKey::from_ec_key(ec).map_err(ossl)?))
+            }
+            Alg::EdDsa => Ok(VerifyingKey::EdDsa(
+                PKey::public_key_from_raw_bytes(raw, Id::ED25519)
+                    .map_err(|_| RatsError::Key("not an Ed25519 public key"))?,
+            )),
+            Alg::Hs256 => {
+                let k: [u8; 32] = raw
+                    .try_into()
+                    .map_err(|_| RatsError::Key("HS256 keys are 32 octets"))?;
+                Ok(VerifyingKey::Hs256(Zeroizing::new(k)))
             }
         }
     }

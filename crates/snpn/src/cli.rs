@@ -374,6 +374,9 @@ pub struct FetchKeyArgs {
 pub enum BenchCommand {
     /// Registrations/s and K_AF retrievals/s under load, against the crypto floor.
     Register(crate::bench::BenchArgs),
+    /// Appraisals/s of ES256 CWT evidence through the DCS Verifier API, against raw
+    /// P-256 verifications/s.
+    Attest(crate::bench_attest::AttestBenchArgs),
 }
 
 fn parse_alg(flag: &'static str, s: &str) -> Result<Alg> {
@@ -424,6 +427,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             cmd: BenchCommand::Register(a),
         } => crate::bench::run(a).await,
+        Command::Bench {
+            cmd: BenchCommand::Attest(a),
+        } => crate::bench_attest::run(a).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! key calculator, the demo, the benchmark and the operator and device tools.
 
 pub mod bench;
+pub mod bench_attest;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -358,6 +358,17 @@ async fn sessions_are_single_use_private_and_validated() {
         assert_eq!(tier, TrustTier::Contraindicated);
         assert!(reasons.iter().any(|r| r.contains("nonce")), "{reasons:?}");
 
+        // Concurrent submissions to one session: exactly one is appraised.
+        let (id4, nonce4) = rp.open("").await;
+        let tok = evidence(ue, Format::Cwt, &nonce4, None);
+        let answers = futures::future::join_all(
+            (0..8).map(|_| rp.submit(&id4, "application/eat+cwt", tok.clone())),
+        )
+        .await;
+        let mut codes: Vec<u16> = answers.iter().map(|a| a.0).collect();
+        codes.sort();
+        assert_eq!(codes, [200, 409, 409, 409, 409, 409, 409, 409]);
+
         // Delete.
         assert_eq!(rp.delete(&id).await, 204);
         assert_eq!(rp.get(&id).await.0, 404);

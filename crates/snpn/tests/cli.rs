@@ -391,3 +391,178 @@ fn demo_runs_and_all_keys_agree() {
     assert!(text.contains("K_AF of the PVS via the AAnF"), "{text}");
     assert!(text.contains("2 ok, 0 failed"), "{text}");
 }
+
+fn snpn_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snpn"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run snpn")
+}
+
+#[test]
+fn ue_attester_files_evidence_and_key_rotation() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("snpn-cli-att-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = snpn_in(
+        &dir,
+        &[
+            "ue",
+            "manufacture",
+            "--out",
+            "ue.json",
+            "--record",
+            "rec.jsonl",
+            "--attestation-alg",
+            "eddsa",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = dir.join("ue.json.akm");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let rec: Value = serde_json::from_str(
+        std::fs::read_to_string(dir.join("rec.jsonl"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(rec["attestation"]["alg"], "EdDSA");
+    assert!(rec["attestation"]["key"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
+    assert_eq!(rec["attestation"]["reference"]["swversions"][0], "1.0.0");
+    let ue: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ue.json")).unwrap()).unwrap();
+    assert_eq!(ue["attestation"]["key_file"], "ue.json.akm");
+
+    let nonce = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    let out = snpn_in(
+        &dir,
+        &["ue", "evidence", "--ue", "ue.json", "--nonce", nonce],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cwt = snpn_rats::b64u_decode(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let p = snpn_rats::eat::parse_cwt(&cwt).unwrap();
+    assert_eq!(p.alg, snpn_rats::keys::Alg::EdDsa);
+    assert_eq!(p.claims.nonces[0], snpn_rats::b64u_decode(nonce).unwrap());
+    let out = snpn_in(
+        &dir,
+        &[
+            "ue", "evidence", "--ue", "ue.json", "--nonce", nonce, "--format", "jwt",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .split('.')
+            .count(),
+        3
+    );
+
+    // Bad input: exit 2 naming the flag.
+    for (args, field) in [
+        (
+            vec!["ue", "evidence", "--ue", "ue.json", "--nonce", "AAAA"],
+            "--nonce",
+        ),
+        (
+            vec![
+                "ue",
+                "evidence",
+                "--ue",
+                "ue.json",
+                "--nonce",
+                nonce,
+                "--binding",
+                "!!",
+            ],
+            "--binding",
+        ),
+        (
+            vec![
+                "ue",
+                "manufacture",
+                "--out",
+                "x.json",
+                "--record",
+                "r.jsonl",
+                "--attestation-alg",
+                "rs256",
+            ],
+            "--attestation-alg",
+        ),
+        (vec!["admin", "dcs", "revoke", "zz"], "UEID"),
+        (
+            vec![
+                "admin",
+                "dcs",
+                "rotate-key",
+                "0102030405060708",
+                "--alg",
+                "none",
+                "--key",
+                "k",
+            ],
+            "--alg",
+        ),
+    ] {
+        let out = snpn_in(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(field), "{args:?}: {err}");
+    }
+
+    // A key file others may read is refused.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = snpn_in(
+        &dir,
+        &["ue", "evidence", "--ue", "ue.json", "--nonce", nonce],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0600"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // Rotation to ES256: the new public key is printed, the evidence uses the new key.
+    let out = snpn_in(
+        &dir,
+        &[
+            "ue",
+            "new-attestation-key",
+            "--ue",
+            "ue.json",
+            "--alg",
+            "es256",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = String::from_utf8_lossy(&out.stdout).to_string();
+    let vk = snpn_rats::keys::VerifyingKey::from_pem_or_hex(snpn_rats::keys::Alg::Es256, &public)
+        .unwrap();
+    let out = snpn_in(
+        &dir,
+        &["ue", "evidence", "--ue", "ue.json", "--nonce", nonce],
+    );
+    let cwt = snpn_rats::b64u_decode(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    snpn_rats::eat::parse_cwt(&cwt)
+        .unwrap()
+        .verify(&vk)
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
