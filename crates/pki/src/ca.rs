@@ -52,7 +52,9 @@ pub(crate) fn name(cn: &str, o: &str) -> Result<X509Name, PkiError> {
     if !o.is_empty() {
         b.append_entry_by_text("O", o).map_err(ossl)?;
     }
-    b.append_entry_by_text("CN", cn).map_err(ossl)?;
+    if !cn.is_empty() {
+        b.append_entry_by_text("CN", cn).map_err(ossl)?;
+    }
     Ok(b.build())
 }
 
@@ -206,6 +208,7 @@ impl Ca {
         let ok = ctx
             .init(&store, &ca.issuing, &untrusted, |c| c.verify_cert())
             .map_err(ossl)?;
+        drop(openssl::error::ErrorStack::get());
         if !ok {
             return Err(PkiError::Verification(
                 "the issuing CA does not chain to the root".into(),

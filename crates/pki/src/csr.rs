@@ -82,7 +82,11 @@ pub fn parse_and_verify(der: &[u8]) -> Result<Csr, PkiError> {
         .map_err(|_| PkiError::invalid("the request's public key is unusable"))?;
     let key_alg = KeyAlg::of(&public_key)
         .ok_or_else(|| PkiError::invalid("the key must be P-256, P-384 or Ed25519"))?;
-    if !ossl_req.verify(&public_key).unwrap_or(false) {
+    let verified = ossl_req.verify(&public_key).unwrap_or(false);
+    // A failed verification leaves errors on OpenSSL's per-thread queue, where a TLS
+    // stream served on this thread would take them for its own: drain them.
+    drop(openssl::error::ErrorStack::get());
+    if !verified {
         return Err(PkiError::Verification(
             "the CSR's signature does not verify under its own key (no proof of possession)".into(),
         ));
@@ -140,7 +144,7 @@ pub fn parse_and_verify(der: &[u8]) -> Result<Csr, PkiError> {
 /// NAI, URI for a URI).
 pub fn authorize(csr: &Csr, assigned: &Identity) -> Result<(), PkiError> {
     if let Some(cn) = &csr.subject_cn {
-        if cn != assigned.as_str() {
+        if cn != assigned.as_str() && Some(cn.as_str()) != assigned.common_name() {
             return Err(PkiError::NotAuthorized(format!(
                 "the CSR asks for CN {cn:?}; this device may only ask for {assigned}"
             )));
@@ -161,12 +165,13 @@ pub fn authorize(csr: &Csr, assigned: &Identity) -> Result<(), PkiError> {
     Ok(())
 }
 
-/// Builds a request on the device: CN = the identity, subjectAltName = the identity.
+/// Builds a request on the device: CN = the identity's common name, subjectAltName = the
+/// identity.
 pub fn build(key: &PKeyRef<Private>, identity: &Identity) -> Result<Vec<u8>, PkiError> {
     let alg = KeyAlg::of(key).ok_or_else(|| PkiError::invalid("unsupported key"))?;
     let mut b = X509ReqBuilder::new().map_err(ossl)?;
     b.set_version(0).map_err(ossl)?;
-    b.set_subject_name(&*crate::ca::name(identity.as_str(), "")?)
+    b.set_subject_name(&*crate::ca::name(identity.common_name().unwrap_or(""), "")?)
         .map_err(ossl)?;
     b.set_pubkey(key).map_err(ossl)?;
     let mut san = SubjectAlternativeName::new();
@@ -222,6 +227,15 @@ mod tests {
             assert!(parse_and_verify(&bad).is_err());
             assert!(parse_and_verify(&der[..n - 1]).is_err());
         }
+        // An NAI over 64 characters: the CN holds its username, which authorises too.
+        let long = Identity::parse(
+            "dev-999700000000001@nai.5gc.nid000000000ab.mnc001.mcc001.3gppnetwork.org",
+        )
+        .unwrap();
+        let k = KeyAlg::P256.generate().unwrap();
+        let c = parse_and_verify(&build(&k, &long).unwrap()).unwrap();
+        assert_eq!(c.subject_cn.as_deref(), Some("dev-999700000000001"));
+        authorize(&c, &long).unwrap();
         let uri = Identity::parse("urn:dev:ops:acme-7").unwrap();
         let key = KeyAlg::P256.generate().unwrap();
         let csr = parse_and_verify(&build(&key, &uri).unwrap()).unwrap();

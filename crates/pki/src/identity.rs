@@ -1,7 +1,8 @@
 //! The identity a device gets in its SNPN and how a certificate carries it: an NAI
 //! (RFC 7542, e.g. `sensor-17@nai.5gc.nid000000000ab.mnc001.mcc001.3gppnetwork.org`, the
 //! SNPN NAI form of TS 23.003 §28.7.2) as the SAN rfc822Name, or a URI as the SAN URI; the
-//! subject CN repeats it. EAP-TLS servers match either.
+//! subject CN repeats it when it fits in 64 characters (else it holds the NAI's username).
+//! EAP-TLS servers match either.
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +104,20 @@ impl Identity {
             return Err(PkiError::invalid("the NAI has a bad username or realm"));
         }
         Ok(Identity::Nai(s.to_owned()))
+    }
+
+    /// The subject CN that carries the identity in certificates and requests: the whole
+    /// identity if it fits the 64 characters X.520 allows a CN, else an NAI's username
+    /// (the subjectAltName always holds the whole identity).
+    pub fn common_name(&self) -> Option<&str> {
+        let s = self.as_str();
+        if s.len() <= 64 {
+            return Some(s);
+        }
+        match self {
+            Identity::Nai(n) => n.split('@').next().filter(|u| u.len() <= 64),
+            Identity::Uri(_) => None,
+        }
     }
 
     /// The string.

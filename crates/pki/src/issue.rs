@@ -3,7 +3,7 @@
 //!
 //! | field | value |
 //! |---|---|
-//! | subject | `O=<owner>, CN=<identity>` |
+//! | subject | `O=<owner>, CN=<identity>` (CN: the identity's [`common_name`](crate::identity::Identity::common_name)) |
 //! | subjectAltName | the identity: rfc822Name for an NAI, URI for a URI |
 //! | basicConstraints | critical, cA false |
 //! | keyUsage | critical, digitalSignature |
@@ -94,8 +94,11 @@ pub fn issue(ca: &Ca, req: &Issuance<'_>, profile: &EndEntityProfile) -> Result<
     let serial = BigNum::from_slice(req.serial).map_err(ossl)?;
     b.set_serial_number(&*serial.to_asn1_integer().map_err(ossl)?)
         .map_err(ossl)?;
-    b.set_subject_name(&*name(req.identity.as_str(), req.owner_name)?)
-        .map_err(ossl)?;
+    b.set_subject_name(&*name(
+        req.identity.common_name().unwrap_or(""),
+        req.owner_name,
+    )?)
+    .map_err(ossl)?;
     b.set_issuer_name(ca.issuing.subject_name()).map_err(ossl)?;
     b.set_pubkey(&req.csr.public_key).map_err(ossl)?;
     b.set_not_before(&*time(req.now - 300)?).map_err(ossl)?;

@@ -10,7 +10,9 @@ use zeroize::Zeroizing;
 use crate::{ossl, PkiError};
 
 /// A key algorithm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyAlg {
     /// ECDSA on P-256 with SHA-256.

@@ -370,6 +370,14 @@ impl VerifyingKey {
 
     /// Verifies a signature (raw r‖s for ES256) or MAC over `data`.
     pub fn verify(&self, data: &[u8], sig: &[u8]) -> bool {
+        let ok = self.verify_inner(data, sig);
+        // Failed verifications leave errors on OpenSSL's per-thread queue, which a TLS
+        // stream later served on the same thread would take for its own: drain them.
+        drop(openssl::error::ErrorStack::get());
+        ok
+    }
+
+    fn verify_inner(&self, data: &[u8], sig: &[u8]) -> bool {
         match self {
             VerifyingKey::Es256(k) => {
                 if sig.len() != 64 {

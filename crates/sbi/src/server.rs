@@ -81,7 +81,7 @@ pub struct TlsFiles {
 pub fn service_router(nf: &'static str, api: OpenApiRouter, cfg: &ServerConfig) -> Router {
     let (router, openapi) = api.split_for_parts();
     let openapi = Arc::new(openapi);
-    router
+    let router = router
         .route(
             "/openapi.json",
             get(move || {
@@ -89,7 +89,15 @@ pub fn service_router(nf: &'static str, api: OpenApiRouter, cfg: &ServerConfig) 
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(crate::metrics::render));
+    harden(nf, router, cfg.body_limit, cfg.request_timeout_ms)
+}
+
+/// The common layers without the documents: problem-details fallbacks (404, 405), the
+/// body limit, the request timeout, panic catching, tracing and metrics under `nf`. For
+/// routers served elsewhere than on an SBI listener (e.g. inside a TLS-PSK channel).
+pub fn harden(nf: &'static str, router: Router, body_limit: usize, timeout_ms: u64) -> Router {
+    router
         .fallback(|| async {
             ApiError::not_found(cause::RESOURCE_URI_STRUCTURE_NOT_FOUND, "no such resource")
         })
@@ -100,10 +108,10 @@ pub fn service_router(nf: &'static str, api: OpenApiRouter, cfg: &ServerConfig) 
                 "method not allowed on this resource",
             )
         })
-        .layer(DefaultBodyLimit::max(cfg.body_limit))
+        .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
-            Duration::from_millis(cfg.request_timeout_ms),
+            Duration::from_millis(timeout_ms),
         ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("handler panicked").into_response()

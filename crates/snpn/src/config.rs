@@ -15,6 +15,9 @@ use snpn_crypto::suci::{self, ProtectionScheme};
 use snpn_dcs::verifier::RELYING_PARTY_ROLE;
 use snpn_dcs::{AttestationConfig, DcsConfig};
 use snpn_nef::{AanfPeer, NefAf, NefConfig};
+use snpn_pki::issue::EndEntityProfile;
+use snpn_pki::keys::KeyAlg;
+use snpn_pvs::{AkmaSource, CaSettings, EstSettings, PvsConfig, UaConfig};
 use snpn_rats::appraisal::Policy;
 use snpn_rats::keys::{Alg, SigningKey};
 use snpn_sbi::auth::{generate_token, ClientCredential};
@@ -69,6 +72,9 @@ pub struct ToolsConfig {
     /// Token with the `relying-party` role at the DCS Verifier (the PVS's).
     #[serde(default)]
     pub dcs_relying_party_token: String,
+    /// Token with the `admin` role at the PVS.
+    #[serde(default)]
+    pub pvs_admin_token: String,
 }
 
 /// A whole deployment.
@@ -87,6 +93,8 @@ pub struct SnpnConfig {
     pub aanf: AanfConfig,
     /// NEF.
     pub nef: NefConfig,
+    /// Provisioning Server.
+    pub pvs: PvsConfig,
     /// CLI tools.
     pub tools: ToolsConfig,
 }
@@ -106,10 +114,14 @@ pub struct Addrs {
     pub aanf: SocketAddr,
     /// NEF.
     pub nef: SocketAddr,
+    /// PVS administration API.
+    pub pvs: SocketAddr,
+    /// PVS Ua* (TLS-PSK) front door.
+    pub pvs_ua: SocketAddr,
 }
 
 impl Addrs {
-    /// The default loopback ports 7700–7705.
+    /// The default loopback ports 7700–7707.
     pub fn default_ports() -> Self {
         let a = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
         Self {
@@ -119,6 +131,8 @@ impl Addrs {
             dcs: a(7703),
             aanf: a(7704),
             nef: a(7705),
+            pvs: a(7706),
+            pvs_ua: a(7707),
         }
     }
 }
@@ -201,6 +215,7 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
         t("prov"),
     );
     let rp_tok = generate_token();
+    let pvs_admin_tok = generate_token();
     let ear_key = SigningKey::generate(Alg::Es256)?
         .to_pem_or_hex()?
         .to_string();
@@ -312,6 +327,26 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
             token_lifetime_s: 3600,
             client: ClientConfig::default(),
         },
+        pvs: PvsConfig {
+            sbi: sbi(addrs.pvs),
+            ua: UaConfig::on(addrs.pvs_ua),
+            fqdn: PVS_FQDN.into(),
+            store: store.for_nf("pvs", kek_file),
+            akma: AkmaSource::Aanf {
+                url: url(addrs.aanf),
+                token: pvs_tok.clone(),
+            },
+            clients: vec![cred("operator", &pvs_admin_tok, &["admin"])],
+            ca: CaSettings {
+                key_alg: KeyAlg::P256,
+                profile: EndEntityProfile {
+                    validity_days: 365,
+                    crl_url: Some(format!("http://{}/pvs/v1/owners/{{owner}}/crl", addrs.pvs)),
+                },
+            },
+            est: EstSettings::default(),
+            client: ClientConfig::default(),
+        },
         tools: ToolsConfig {
             dcs_admin_token: admin_tok,
             dcs_hn_key: dcs_a_pub,
@@ -322,6 +357,7 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
             external_af_client_secret: ext_secret,
             udm_provisioning_token: prov_tok,
             dcs_relying_party_token: rp_tok,
+            pvs_admin_token: pvs_admin_tok,
         },
     })
 }

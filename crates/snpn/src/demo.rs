@@ -101,6 +101,15 @@ impl Deployment {
             .unwrap_or_default()
     }
 
+    /// Address (`host:port`) of the PVS's Ua* (TLS-PSK) front door.
+    pub fn pvs_ua(&self) -> String {
+        self.running
+            .as_ref()
+            .and_then(|r| r.pvs_ua)
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    }
+
     /// Stops the functions and removes the temporary directory.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {

@@ -13,8 +13,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{generate, write_private, Addrs, SnpnConfig, StoreSpec};
+use snpn_pvs::ua::UaServer;
 use snpn_sbi::server::Bound;
 use snpn_sbi::ServerConfig;
+use tokio::net::TcpListener;
 
 /// A network function of a deployment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,11 +33,21 @@ pub enum Nf {
     Aanf,
     /// NEF.
     Nef,
+    /// Provisioning Server.
+    Pvs,
 }
 
 impl Nf {
     /// All functions, in start order.
-    pub const ALL: [Nf; 6] = [Nf::Udm, Nf::Dcs, Nf::Aanf, Nf::Ausf, Nf::Amf, Nf::Nef];
+    pub const ALL: [Nf; 7] = [
+        Nf::Udm,
+        Nf::Dcs,
+        Nf::Aanf,
+        Nf::Ausf,
+        Nf::Amf,
+        Nf::Nef,
+        Nf::Pvs,
+    ];
 
     /// Lower-case name.
     pub fn name(self) -> &'static str {
@@ -46,6 +58,7 @@ impl Nf {
             Nf::Dcs => "dcs",
             Nf::Aanf => "aanf",
             Nf::Nef => "nef",
+            Nf::Pvs => "pvs",
         }
     }
 
@@ -57,17 +70,22 @@ impl Nf {
             Nf::Dcs => &cfg.dcs.sbi,
             Nf::Aanf => &cfg.aanf.sbi,
             Nf::Nef => &cfg.nef.sbi,
+            Nf::Pvs => &cfg.pvs.sbi,
         }
     }
 
-    async fn router(self, cfg: &SnpnConfig) -> Result<Router> {
+    async fn router(self, cfg: &SnpnConfig) -> Result<(Router, Option<UaServer>)> {
+        let plain = |r: Result<Router, snpn_sbi::StartError>| r.map(|r| (r, None));
         let r = match self {
-            Nf::Amf => snpn_amf::router(&cfg.amf).await.map(|r| r.0),
-            Nf::Ausf => snpn_ausf::router(&cfg.ausf).await.map(|r| r.0),
-            Nf::Udm => snpn_udm::router(&cfg.udm, "udm").await.map(|r| r.0),
-            Nf::Dcs => snpn_dcs::router(&cfg.dcs).await,
-            Nf::Aanf => snpn_aanf::router(&cfg.aanf).await.map(|r| r.0),
-            Nf::Nef => snpn_nef::router(&cfg.nef).await.map(|r| r.0),
+            Nf::Amf => plain(snpn_amf::router(&cfg.amf).await.map(|r| r.0)),
+            Nf::Ausf => plain(snpn_ausf::router(&cfg.ausf).await.map(|r| r.0)),
+            Nf::Udm => plain(snpn_udm::router(&cfg.udm, "udm").await.map(|r| r.0)),
+            Nf::Dcs => plain(snpn_dcs::router(&cfg.dcs).await),
+            Nf::Aanf => plain(snpn_aanf::router(&cfg.aanf).await.map(|r| r.0)),
+            Nf::Nef => plain(snpn_nef::router(&cfg.nef).await.map(|r| r.0)),
+            Nf::Pvs => snpn_pvs::start(&cfg.pvs)
+                .await
+                .map(|p| (p.router, Some(p.ua))),
         };
         r.with_context(|| format!("starting {}", self.name()))
     }
@@ -83,7 +101,7 @@ impl FromStr for Nf {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Nf::ALL.into_iter().find(|n| n.name() == s).ok_or_else(|| {
-            format!("unknown network function {s:?}; one of amf, ausf, udm, dcs, aanf, nef")
+            format!("unknown network function {s:?}; one of amf, ausf, udm, dcs, aanf, nef, pvs")
         })
     }
 }
@@ -92,6 +110,8 @@ impl FromStr for Nf {
 pub struct Running {
     /// Base URL of each running function.
     pub urls: BTreeMap<Nf, String>,
+    /// Address of the PVS's Ua* (TLS-PSK) front door, if the PVS runs.
+    pub pvs_ua: Option<std::net::SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
 }
@@ -118,19 +138,31 @@ impl Running {
     }
 }
 
-async fn serve(nfs: Vec<(Nf, Bound, Router)>) -> Running {
+/// A function ready to serve: its SBI listener and router, and the PVS's Ua* server.
+type Ready = (Nf, Bound, Router, Option<(UaServer, TcpListener)>);
+
+async fn serve(nfs: Vec<Ready>) -> Running {
     let (tx, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut urls = BTreeMap::new();
-    for (nf, bound, router) in nfs {
+    let mut pvs_ua = None;
+    for (nf, bound, router, ua) in nfs {
         urls.insert(nf, format!("{}://{}", bound.scheme(), bound.local_addr()));
-        let mut rx = rx.clone();
+        let mut stop = rx.clone();
         tasks.spawn(bound.serve(router, async move {
-            let _ = rx.wait_for(|stop| *stop).await;
+            let _ = stop.wait_for(|stop| *stop).await;
         }));
+        if let Some((server, listener)) = ua {
+            pvs_ua = listener.local_addr().ok();
+            let mut stop = rx.clone();
+            tasks.spawn(server.serve(listener, async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            }));
+        }
     }
     Running {
         urls,
+        pvs_ua,
         shutdown: tx,
         tasks,
     }
@@ -140,11 +172,22 @@ async fn serve(nfs: Vec<(Nf, Bound, Router)>) -> Running {
 pub async fn start(cfg: &SnpnConfig, which: &[Nf]) -> Result<Running> {
     let mut nfs = Vec::new();
     for &nf in which {
-        let router = nf.router(cfg).await?;
+        let (router, ua) = nf.router(cfg).await?;
         let bound = snpn_sbi::bind(nf.server(cfg))
             .await
             .with_context(|| format!("binding {} on {}", nf, nf.server(cfg).listen))?;
-        nfs.push((nf, bound, router));
+        let ua = match ua {
+            Some(server) => {
+                let listener = TcpListener::bind(cfg.pvs.ua.listen)
+                    .await
+                    .with_context(|| {
+                        format!("binding the PVS Ua* front door on {}", cfg.pvs.ua.listen)
+                    })?;
+                Some((server, listener))
+            }
+            None => None,
+        };
+        nfs.push((nf, bound, router, ua));
     }
     Ok(serve(nfs).await)
 }
@@ -169,6 +212,7 @@ pub async fn start_ephemeral_with(
         let b = snpn_sbi::bind(&ServerConfig::plain("127.0.0.1:0".parse()?)).await?;
         bound.insert(nf, b);
     }
+    let ua_listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = |nf: Nf| bound[&nf].local_addr();
     let addrs = Addrs {
         amf: addr(Nf::Amf),
@@ -177,13 +221,17 @@ pub async fn start_ephemeral_with(
         dcs: addr(Nf::Dcs),
         aanf: addr(Nf::Aanf),
         nef: addr(Nf::Nef),
+        pvs: addr(Nf::Pvs),
+        pvs_ua: ua_listener.local_addr()?,
     };
     let mut cfg = generate(addrs, store, kek_file)?;
     adjust(&mut cfg);
     let mut nfs = Vec::new();
+    let mut ua_listener = Some(ua_listener);
     for nf in Nf::ALL {
-        let router = nf.router(&cfg).await?;
-        nfs.push((nf, bound.remove(&nf).expect("bound above"), router));
+        let (router, ua) = nf.router(&cfg).await?;
+        let ua = ua.and_then(|server| ua_listener.take().map(|l| (server, l)));
+        nfs.push((nf, bound.remove(&nf).expect("bound above"), router, ua));
     }
     Ok((cfg, serve(nfs).await))
 }

@@ -449,6 +449,8 @@ async fn multi_process_deployment() {
             dcs: free(),
             aanf: free(),
             nef: free(),
+            pvs: free(),
+            pvs_ua: free(),
         };
         let spec = match &store {
             Some(url) => StoreSpec::Postgres {
@@ -463,7 +465,7 @@ async fn multi_process_deployment() {
         let cfg_path = dir.join("config.toml");
         cfg.save(&cfg_path).unwrap();
         let mut children = Vec::new();
-        for nf in ["udm", "dcs", "aanf", "ausf", "amf", "nef"] {
+        for nf in ["udm", "dcs", "aanf", "ausf", "amf", "nef", "pvs"] {
             children.push(
                 std::process::Command::new(env!("CARGO_BIN_EXE_snpn"))
                     .args(["serve", nf, "--config"])
@@ -475,7 +477,7 @@ async fn multi_process_deployment() {
             );
         }
         for a in [
-            addrs.amf, addrs.ausf, addrs.udm, addrs.dcs, addrs.aanf, addrs.nef,
+            addrs.amf, addrs.ausf, addrs.udm, addrs.dcs, addrs.aanf, addrs.nef, addrs.pvs,
         ] {
             let mut up = false;
             for _ in 0..100 {
@@ -531,9 +533,39 @@ async fn multi_process_deployment() {
             .await
             .unwrap();
             assert_eq!(af.kaf.0, *ue_kaf.expose());
-            snpn_ue::deregister(&mut profile, &ClientConfig::default())
+            // The PVS, its own process, enrolls the UE over EST; the UE then leaves the ON.
+            let admin = reqwest::Client::new();
+            let pvs = format!("http://{}/pvs-admin/v1/owners", addrs.pvs);
+            let st = admin
+                .post(&pvs)
+                .bearer_auth(&cfg.tools.pvs_admin_token)
+                .json(&json!({"id": "mp", "name": "MP", "plmn": "001-01", "nid": "000000000AB"}))
+                .send()
                 .await
-                .unwrap();
+                .unwrap()
+                .status();
+            assert_eq!(st, 201);
+            let st = admin
+                .post(format!("{pvs}/mp/devices"))
+                .bearer_auth(&cfg.tools.pvs_admin_token)
+                .json(&json!({"supi": profile.supi}))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(st, 201);
+            let e = snpn_ue::onboard::onboard_est(
+                &mut profile,
+                &addrs.pvs_ua.to_string(),
+                &cfg.pvs.fqdn,
+                snpn_pki::keys::KeyAlg::P256,
+                true,
+                &ClientConfig::default(),
+            )
+            .await
+            .unwrap();
+            assert!(e.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+            assert!(profile.registration.is_none());
         };
         run.await;
         for mut c in children {

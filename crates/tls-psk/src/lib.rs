@@ -129,6 +129,43 @@ struct ConnState<C> {
     store: Option<(Arc<dyn KeyStore<Context = C>>, tokio::runtime::Handle)>,
 }
 
+/// A refused connection: why, and the PSK identity it offered if one was read.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct AcceptError {
+    /// The first offered PSK identity, if the ClientHello was read.
+    pub identity: Option<Vec<u8>>,
+    /// Why.
+    pub error: TlsPskError,
+}
+
+impl From<TlsPskError> for AcceptError {
+    fn from(error: TlsPskError) -> Self {
+        Self {
+            identity: None,
+            error,
+        }
+    }
+}
+
+impl From<client_hello::HelloError> for AcceptError {
+    fn from(e: client_hello::HelloError) -> Self {
+        TlsPskError::from(e).into()
+    }
+}
+
+impl From<std::io::Error> for AcceptError {
+    fn from(e: std::io::Error) -> Self {
+        TlsPskError::from(e).into()
+    }
+}
+
+impl From<openssl::error::ErrorStack> for AcceptError {
+    fn from(e: openssl::error::ErrorStack) -> Self {
+        TlsPskError::from(e).into()
+    }
+}
+
 /// A completed server handshake.
 pub struct Accepted<S, C> {
     /// The TLS stream.
@@ -246,7 +283,7 @@ impl<K: KeyStore> PskAcceptor<K> {
 
     /// Runs the server side of a connection: reads the ClientHello, fetches the key of the
     /// offered identity, and completes the handshake.
-    pub async fn accept<S>(&self, mut stream: S) -> Result<Accepted<S, K::Context>, TlsPskError>
+    pub async fn accept<S>(&self, mut stream: S) -> Result<Accepted<S, K::Context>, AcceptError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -261,7 +298,7 @@ impl<K: KeyStore> PskAcceptor<K> {
                 .await
                 .map_err(|_| TlsPskError::Timeout)??;
             if n == 0 {
-                return Err(TlsPskError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+                return Err(TlsPskError::Io(std::io::ErrorKind::UnexpectedEof.into()).into());
             }
             buf.extend_from_slice(&chunk[..n]);
         };
@@ -270,48 +307,55 @@ impl<K: KeyStore> PskAcceptor<K> {
             accepted: std::sync::Mutex::new(None),
             store: None,
         };
+        let offered = info.psk_identities.first().cloned();
+        let refuse = |error: TlsPskError| AcceptError {
+            identity: offered.clone(),
+            error,
+        };
         if info.tls13 {
             if !info.psk_modes.contains(&client_hello::PSK_DHE_KE) {
                 // No (EC)DHE: refuse before touching any key.
-                return Err(TlsPskError::Refused(
+                return Err(refuse(TlsPskError::Refused(
                     "the client offers only psk_ke; psk_dhe_ke is required",
-                ));
+                )));
             }
             let Some(identity) = info.psk_identities.first() else {
-                return Err(TlsPskError::Refused("the client offers no external PSK"));
+                return Err(refuse(TlsPskError::Refused(
+                    "the client offers no external PSK",
+                )));
             };
             let key = self
                 .store
                 .lookup(identity, UA_TLS13)
                 .await
-                .ok_or(TlsPskError::UnknownIdentity)?;
+                .ok_or_else(|| refuse(TlsPskError::UnknownIdentity))?;
             state.preloaded = Some((identity.clone(), key));
         } else if self.settings.tls12 {
             if tokio::runtime::Handle::current().runtime_flavor()
                 != tokio::runtime::RuntimeFlavor::MultiThread
             {
-                return Err(TlsPskError::Refused(
+                return Err(refuse(TlsPskError::Refused(
                     "TLS 1.2 PSK needs a multi-threaded runtime",
-                ));
+                )));
             }
             let store: Arc<dyn KeyStore<Context = K::Context>> = self.store.clone();
             state.store = Some((store, tokio::runtime::Handle::current()));
         } else {
-            return Err(TlsPskError::Refused("TLS 1.3 is required"));
+            return Err(refuse(TlsPskError::Refused("TLS 1.3 is required")));
         }
         let mut ssl = Ssl::new(&self.ctx)?;
         ssl.set_ex_data(self.index, state);
         let mut tls = SslStream::new(ssl, Prefixed::new(buf, stream))?;
         tokio::time::timeout_at(deadline, Pin::new(&mut tls).accept())
             .await
-            .map_err(|_| TlsPskError::Timeout)?
-            .map_err(|e| TlsPskError::Handshake(e.to_string()))?;
+            .map_err(|_| refuse(TlsPskError::Timeout))?
+            .map_err(|e| refuse(TlsPskError::Handshake(e.to_string())))?;
         let version = tls.ssl().version2().unwrap_or(SslVersion::TLS1_3);
         let accepted = tls
             .ssl()
             .ex_data(self.index)
             .and_then(|s| s.accepted.lock().unwrap_or_else(|p| p.into_inner()).take())
-            .ok_or(TlsPskError::Refused("the handshake used no PSK"))?;
+            .ok_or_else(|| refuse(TlsPskError::Refused("the handshake used no PSK")))?;
         Ok(Accepted {
             stream: tls,
             identity: accepted.0,

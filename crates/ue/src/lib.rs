@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod onboard;
 pub mod profile;
 pub mod session;
 
