@@ -66,6 +66,8 @@ runs = [
     ("aanf", "^/naanf-akma/v1/retrieve-applicationkey", token("aanf", "af")),
     ("nef", "^/oauth2/", None),
     ("nef", "^/3gpp-akma/", nef_access),
+    ("pvs", "^/pvs-admin/", token("pvs", "admin")),
+    ("pvs", "^/pvs/v1/", None),
 ]
 
 failed = []

@@ -47,7 +47,16 @@ pub fn random_serial() -> Result<[u8; 16], PkiError> {
     Ok(s)
 }
 
+/// At most `max` characters of `s` (X.520 upper bounds: CN and O 64).
+fn bounded(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
 pub(crate) fn name(cn: &str, o: &str) -> Result<X509Name, PkiError> {
+    let (cn, o) = (bounded(cn, 64), bounded(o, 64));
     let mut b = X509NameBuilder::new().map_err(ossl)?;
     if !o.is_empty() {
         b.append_entry_by_text("O", o).map_err(ossl)?;

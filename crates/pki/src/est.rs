@@ -40,13 +40,14 @@ pub fn decode_body(body: &[u8]) -> Result<Vec<u8>, PkiError> {
     }
 }
 
-/// Encodes an EST body: base64 in lines of 64 characters, CRLF-terminated.
+/// Encodes an EST body: base64 in lines of 64 characters, each ending with LF (which
+/// `base64 -d` and every EST client accept; CRLF trips common tools).
 pub fn encode_body(der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = String::with_capacity(b64.len() + b64.len() / 32 + 2);
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
-        out.push_str("\r\n");
+        out.push('\n');
     }
     out
 }

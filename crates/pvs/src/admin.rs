@@ -2,7 +2,7 @@
 //! lists, certificates and revocation, the audit log; and, without authentication, each
 //! owner's CRL and CA certificates for relying parties (AAA servers, devices).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{middleware, Json, Router};
@@ -60,8 +60,9 @@ pub struct NewOwner {
     /// Identifier, `[a-z0-9-]{1,32}`.
     #[schema(pattern = "^[a-z0-9-]{1,32}$")]
     pub id: String,
-    /// Display name.
-    #[schema(min_length = 1, max_length = 64)]
+    /// Display name (the O of its certificates; its CAs are "<name> Root CA" and
+    /// "<name> Issuing CA").
+    #[schema(min_length = 1, max_length = 48)]
     pub name: String,
     /// PLMN ID of its SNPN, `MCC-MNC`.
     #[schema(pattern = "^[0-9]{3}-[0-9]{2,3}$")]
@@ -137,6 +138,7 @@ fn unspecified() -> String {
 
 /// Filters of the certificate list.
 #[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CertQuery {
     /// Only this SUPI's.
     pub supi: Option<String>,
@@ -144,9 +146,18 @@ pub struct CertQuery {
 
 /// Size of the audit page.
 #[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries (1–10000, default 100).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
+}
+
+/// The parameters of a query string (the last of repeated names wins).
+fn query(q: Option<String>) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn store_err(e: snpn_store::StoreError) -> ApiError {
@@ -212,10 +223,13 @@ async fn create_owner(
             "must be 1 to 32 of a-z, 0-9, -",
         ));
     }
-    if o.name.trim().is_empty() || o.name.len() > 64 {
+    if o.name.trim().is_empty()
+        || o.name.chars().count() > 48
+        || o.name.chars().any(char::is_control)
+    {
         return Err(ApiError::invalid_param(
             "/name",
-            "must be 1 to 64 characters",
+            "must be 1 to 48 printable characters",
         ));
     }
     let (mcc, mnc) = o
@@ -436,6 +450,7 @@ async fn get_device(
     params(("owner" = String, Path, description = "Owner id"), CertQuery),
     responses(
         (status = 200, description = "Newest first (at most 1000)", body = [CertRecord]),
+        (status = 400, description = "Bad query", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks the admin role", body = ProblemDetails, content_type = "application/problem+json"),
     ),
@@ -444,8 +459,11 @@ async fn get_device(
 async fn list_certificates(
     State(s): State<PvsState>,
     Path(owner): Path<String>,
-    Query(q): Query<CertQuery>,
+    RawQuery(q): RawQuery,
 ) -> Result<Json<Vec<CertRecord>>, ApiError> {
+    let q = CertQuery {
+        supi: query(q).remove("supi"),
+    };
     s.store
         .certificates(&owner, q.supi.as_deref())
         .await
@@ -528,6 +546,7 @@ async fn revoke_certificate(
     params(AuditQuery),
     responses(
         (status = 200, description = "Newest first", body = [AuditEntry]),
+        (status = 400, description = "Bad limit", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks the admin role", body = ProblemDetails, content_type = "application/problem+json"),
     ),
@@ -535,13 +554,19 @@ async fn revoke_certificate(
 )]
 async fn audit_log(
     State(s): State<PvsState>,
-    Query(q): Query<AuditQuery>,
+    RawQuery(q): RawQuery,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    s.store
-        .audit_log(q.limit.unwrap_or(100))
-        .await
-        .map(Json)
-        .map_err(store_err)
+    let limit = match query(q).get("limit") {
+        None => 100,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=10_000).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid_param("limit", "must be an integer from 1 to 10000")
+            })?,
+    };
+    s.store.audit_log(limit).await.map(Json).map_err(store_err)
 }
 
 /// An owner's CRL (DER), signed now, valid for a day.

@@ -100,6 +100,172 @@ pub enum AdminCommand {
         /// Which.
         cmd: DcsCommand,
     },
+    /// The Provisioning Server.
+    Pvs {
+        #[command(subcommand)]
+        /// Which.
+        cmd: PvsCommand,
+    },
+}
+
+/// `snpn admin pvs …`.
+#[derive(Subcommand, Debug)]
+pub enum PvsCommand {
+    /// Owners (SO-SNPNs) and their CAs.
+    Owner {
+        #[command(subcommand)]
+        /// Which.
+        cmd: OwnerCommand,
+    },
+    /// Import an existing CA for an owner (replaces the generated one).
+    CaImport(CaImportArgs),
+    /// Onboarding lists.
+    Devices {
+        #[command(subcommand)]
+        /// Which.
+        cmd: DevicesCommand,
+    },
+    /// Certificates.
+    Cert {
+        #[command(subcommand)]
+        /// Which.
+        cmd: CertCommand,
+    },
+    /// The newest audit entries.
+    Audit(AuditArgs),
+}
+
+/// `snpn admin pvs owner …`.
+#[derive(Subcommand, Debug)]
+pub enum OwnerCommand {
+    /// Create an owner and generate its root and issuing CA.
+    Add(OwnerAddArgs),
+    /// Show an owner and its CA certificates.
+    Show(OwnerArg),
+}
+
+/// `snpn admin pvs owner add`.
+#[derive(Args, Debug)]
+pub struct OwnerAddArgs {
+    /// Identifier (a-z, 0-9, -).
+    #[arg(long)]
+    pub id: String,
+    /// Display name (the O of its certificates).
+    #[arg(long)]
+    pub name: String,
+    /// PLMN ID of its SNPN.
+    #[arg(long, default_value = "001-01")]
+    pub plmn: String,
+    /// NID of its SNPN (11 hex digits).
+    #[arg(long, default_value = "000000000AB")]
+    pub nid: String,
+    /// CA key: p256, p384 or ed25519 (default: the PVS's configuration).
+    #[arg(long)]
+    pub ca_key: Option<String>,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// An owner argument.
+#[derive(Args, Debug)]
+pub struct OwnerArg {
+    /// Owner id.
+    pub owner: String,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs ca-import`.
+#[derive(Args, Debug)]
+pub struct CaImportArgs {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    /// Issuing CA certificate, PEM.
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// Its private key, PEM.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Chain up to and including the root, PEM.
+    #[arg(long)]
+    pub chain: PathBuf,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs devices …`.
+#[derive(Subcommand, Debug)]
+pub enum DevicesCommand {
+    /// Import onboarding list entries (JSON lines: supi[, ueid, identity, status]).
+    Import(DevicesImportArgs),
+}
+
+/// `snpn admin pvs devices import`.
+#[derive(Args, Debug)]
+pub struct DevicesImportArgs {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    /// JSON-lines file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs cert …`.
+#[derive(Subcommand, Debug)]
+pub enum CertCommand {
+    /// List an owner's certificates.
+    List(CertListArgs),
+    /// Revoke a certificate.
+    Revoke(CertRevokeArgs),
+}
+
+/// `snpn admin pvs cert list`.
+#[derive(Args, Debug)]
+pub struct CertListArgs {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    /// Only this SUPI's.
+    #[arg(long)]
+    pub supi: Option<String>,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs cert revoke`.
+#[derive(Args, Debug)]
+pub struct CertRevokeArgs {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    /// Serial, hexadecimal.
+    pub serial: String,
+    /// unspecified, keyCompromise, superseded, cessationOfOperation, affiliationChanged,
+    /// privilegeWithdrawn.
+    #[arg(long, default_value = "unspecified")]
+    pub reason: String,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Entries.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
 }
 
 /// `snpn admin dcs …`.
@@ -169,7 +335,7 @@ pub struct Target {
 }
 
 impl Target {
-    fn config(&self) -> Result<SnpnConfig> {
+    pub(crate) fn config(&self) -> Result<SnpnConfig> {
         let path = self
             .config
             .clone()
@@ -179,14 +345,21 @@ impl Target {
 
     /// The DCS URL and a token, from the flags or else the configuration.
     fn dcs(&self, token: impl FnOnce(&SnpnConfig) -> String) -> Result<(String, String)> {
+        self.resolve(|c| format!("http://{}", c.dcs.sbi.listen), token)
+    }
+
+    /// A function's URL and a token, from the flags or else the configuration.
+    pub(crate) fn resolve(
+        &self,
+        url: impl FnOnce(&SnpnConfig) -> String,
+        token: impl FnOnce(&SnpnConfig) -> String,
+    ) -> Result<(String, String)> {
         if let (Some(u), Some(t)) = (&self.url, &self.token) {
             return Ok((u.clone(), t.clone()));
         }
         let cfg = self.config()?;
         Ok((
-            self.url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", cfg.dcs.sbi.listen)),
+            self.url.clone().unwrap_or_else(|| url(&cfg)),
             self.token.clone().unwrap_or_else(|| token(&cfg)),
         ))
     }
@@ -211,6 +384,35 @@ pub enum UeCommand {
     Attest(AttestArgs),
     /// Replace the UE's attestation key; prints the new public key for the DCS.
     NewAttestationKey(NewKeyArgs),
+    /// Onboard with the Provisioning Server: the AKMA TLS-PSK channel, a key pair made
+    /// here, certificate enrollment; then deregister from the onboarding network.
+    Onboard(OnboardArgs),
+}
+
+/// `snpn ue onboard`.
+#[derive(Args, Debug)]
+pub struct OnboardArgs {
+    /// UE file (registered: it holds K_AKMA).
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// Enrollment protocol.
+    #[arg(long, default_value = "est", value_parser = ["est"])]
+    pub method: String,
+    /// The PVS's Ua* address, host:port (default: from the configuration).
+    #[arg(long)]
+    pub pvs: Option<String>,
+    /// The PVS's FQDN (its AF_ID; default: from the configuration).
+    #[arg(long)]
+    pub pvs_fqdn: Option<String>,
+    /// Key pair algorithm: p256, p384 or ed25519.
+    #[arg(long, default_value = "p256")]
+    pub key_alg: String,
+    /// Stay registered with the onboarding network.
+    #[arg(long)]
+    pub keep_registration: bool,
+    /// Deployment configuration (default: snpn-data/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// `snpn ue evidence`.
@@ -379,7 +581,7 @@ pub enum BenchCommand {
     Attest(crate::bench_attest::AttestBenchArgs),
 }
 
-fn parse_alg(flag: &'static str, s: &str) -> Result<Alg> {
+pub(crate) fn parse_alg(flag: &'static str, s: &str) -> Result<Alg> {
     match s.to_ascii_lowercase().as_str() {
         "es256" => Ok(Alg::Es256),
         "eddsa" => Ok(Alg::EdDsa),
@@ -420,6 +622,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Admin {
             cmd: AdminCommand::Dcs { cmd },
         } => dcs_admin(cmd).await,
+        Command::Admin {
+            cmd: AdminCommand::Pvs { cmd },
+        } => crate::pvs_cli::run(cmd).await,
         Command::Ue { cmd } => ue(cmd).await,
         Command::Af {
             cmd: AfCommand::FetchKey(a),
@@ -666,6 +871,7 @@ async fn ue(cmd: UeCommand) -> Result<ExitCode> {
             }
         }
         UeCommand::Attest(a) => return attest(a).await,
+        UeCommand::Onboard(a) => return crate::pvs_cli::onboard(a).await,
         UeCommand::NewAttestationKey(a) => {
             let mut p = snpn_ue::UeProfile::load(&a.ue)?;
             let att = p

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod keys;
 pub mod ops;
+pub mod pvs_cli;
 pub mod system;
 
 /// A bad input given by the user: exit code 2, one line naming the field.

@@ -108,6 +108,7 @@ pub fn manufacture(
         sqn: Vec::new(),
         registration: None,
         akma: None,
+        credentials: None,
         attestation: Some(AttestationProfile {
             alg,
             key_file: key_file.to_owned(),

@@ -85,6 +85,25 @@ pub struct UeProfile {
     /// The Attester: where its key is and what the device reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<AttestationProfile>,
+    /// The certificate obtained by onboarding, and where its files are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<CertCredentials>,
+}
+
+/// A certificate credential (files relative to the UE file; the key file is 0600).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CertCredentials {
+    /// The identity in the owner's SNPN.
+    pub identity: String,
+    /// Serial number, hexadecimal.
+    pub serial: String,
+    /// The private key, PKCS#8 PEM.
+    pub key_file: String,
+    /// The certificate, PEM.
+    pub cert_file: String,
+    /// The CA certificates (issuing, root), PEM.
+    pub ca_file: String,
 }
 
 /// The device's Attester (RFC 9334 §3.1).
