@@ -579,6 +579,8 @@ pub enum BenchCommand {
     /// Appraisals/s of ES256 CWT evidence through the DCS Verifier API, against raw
     /// P-256 verifications/s.
     Attest(crate::bench_attest::AttestBenchArgs),
+    /// TLS-PSK handshakes/s of the PVS against openssl s_server, and EST simpleenroll/s.
+    Pvs(crate::bench_pvs::PvsBenchArgs),
 }
 
 pub(crate) fn parse_alg(flag: &'static str, s: &str) -> Result<Alg> {
@@ -635,6 +637,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             cmd: BenchCommand::Attest(a),
         } => crate::bench_attest::run(a).await,
+        Command::Bench {
+            cmd: BenchCommand::Pvs(a),
+        } => crate::bench_pvs::run(a).await,
     }
 }
 

@@ -8,9 +8,11 @@
 //! the AUSF registers the same at the AAnF. An internal AF (the PVS) fetches K_AF from the
 //! AAnF, an external AF through the NEF with an OAuth token; the demo checks that each
 //! equals the UE's own K_AF, that the internal AF learned the right SUPI and the external
-//! one none. Finally the PVS, as relying party, has the DCS appraise each UE's evidence (an
-//! ES256 CWT answering the DCS's nonce and carrying binding data the PVS chose) and checks
-//! that the signed EAR affirms the device.
+//! one none. Each UE then opens the AKMA-secured channel to the PVS (TLS 1.3 with K_AF as
+//! PSK); the DCS appraises its evidence (an ES256 CWT answering the DCS's nonce and carrying
+//! the channel's TLS exporter as binding data) and the signed EAR must affirm it; inside the
+//! channel the UE makes a key pair and enrolls a certificate over EST from its owner's CA;
+//! then it deregisters from the onboarding network.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,11 +26,13 @@ use sha2::{Digest, Sha256};
 use snpn_crypto::akma::UaProtocolId;
 use snpn_dcs::client::VerifierClient;
 use snpn_models::ueau::AuthType;
+use snpn_pki::keys::KeyAlg;
 use snpn_rats::attester::Attester;
 use snpn_rats::ear::TrustTier;
 use snpn_rats::eat::Format;
 use snpn_rats::keys::Alg;
 use snpn_sbi::client::ClientConfig;
+use snpn_ue::onboard::{enroll_est, PvsChannel};
 
 use crate::config::{SnpnConfig, StoreSpec};
 use crate::ops;
@@ -128,12 +132,16 @@ pub struct UeOutcome {
     pub internal_af: bool,
     /// K_AF of the external AF equals the UE's, and it learned no SUPI.
     pub external_af: bool,
-    /// The DCS affirmed the UE's evidence in an EAR that verifies.
+    /// The DCS affirmed the UE's evidence (bound to the PVS channel) in an EAR that verifies.
     pub attested: bool,
+    /// The PVS issued a certificate over EST in the AKMA channel.
+    pub enrolled: bool,
+    /// The UE deregistered from the onboarding network.
+    pub deregistered: bool,
     /// Registration latency.
     pub latency: Duration,
-    /// For the example printout.
-    pub summary: Option<(String, String, String, String, String)>,
+    /// For the example printout: SUPI, SUCI, GUTI, A-KID, K_AF fingerprint, identity.
+    pub summary: Option<(String, String, String, String, String, String)>,
     /// Error, if any.
     pub error: Option<String>,
 }
@@ -203,7 +211,14 @@ pub async fn run_ue(
         Ok((i, e, fp, kaf)) => {
             out.internal_af = i;
             out.external_af = e;
-            out.summary = Some((profile.supi.clone(), reg.suci, reg.guti, reg.a_kid, fp));
+            out.summary = Some((
+                profile.supi.clone(),
+                reg.suci,
+                reg.guti,
+                reg.a_kid,
+                fp,
+                String::new(),
+            ));
             kaf
         }
         Err(e) => {
@@ -211,13 +226,17 @@ pub async fn run_ue(
             return out;
         }
     };
-    // Binding data the PVS will take from its TLS session with the UE (a TLS exporter);
-    // until the PVS exists, a value both derive from K_AF stands in for it.
-    let binding: [u8; 32] = Sha256::new()
-        .chain_update(b"snpn demo binding")
-        .chain_update(kaf.expose())
-        .finalize()
-        .into();
+    let _ = kaf;
+    // The UE opens the AKMA-secured channel to the PVS (TLS 1.3, PSK = K_AF).
+    let mut channel = match PvsChannel::open(&profile, &dep.pvs_ua(), &dep.cfg.pvs.fqdn).await {
+        Ok(c) => c,
+        Err(e) => {
+            out.error = Some(format!("PVS channel: {e}"));
+            return out;
+        }
+    };
+    // Attestation bound to that channel: its TLS exporter is the session's binding data.
+    let binding = channel.channel_binding;
     let now = unix_now();
     match verifier
         .attest(Format::Cwt, Some(&binding), |nonce| {
@@ -235,9 +254,32 @@ pub async fn run_ue(
                     .flat_map(|a| a.reasons())
                     .collect::<Vec<_>>()
                     .join("; ")
-            ))
+            ));
+            return out;
         }
-        Err(e) => out.error = Some(format!("attestation: {e}")),
+        Err(e) => {
+            out.error = Some(format!("attestation: {e}"));
+            return out;
+        }
+    }
+    // EST inside the channel: a key pair made on the UE, a certificate from the owner's CA.
+    match enroll_est(&mut channel, KeyAlg::P256).await {
+        Ok(e) => {
+            out.enrolled = true;
+            if let Some(s) = out.summary.as_mut() {
+                s.5 = e.identity.to_string();
+            }
+        }
+        Err(e) => {
+            out.error = Some(format!("EST: {e}"));
+            return out;
+        }
+    }
+    drop(channel);
+    // Seed step 5: leave the onboarding network.
+    match snpn_ue::deregister(&mut profile, &ClientConfig::default()).await {
+        Ok(_) => out.deregistered = true,
+        Err(e) => out.error = Some(format!("deregistration: {e}")),
     }
     out
 }
@@ -357,6 +399,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
     use futures::StreamExt;
     let ues = manufacture_devices(dep, 1, args.ues, true, Alg::Es256).await?;
+    // The SNPN owner bought them: its PVS lists their onboarding SUPIs.
+    let pvs_token = &dep.cfg.tools.pvs_admin_token;
+    ops::pvs_owner(&dep.url(Nf::Pvs), pvs_token, "demo", "Demo Factory").await?;
+    let supis: Vec<String> = ues.iter().map(|u| u.profile.supi.clone()).collect();
+    ops::pvs_enlist(&dep.url(Nf::Pvs), pvs_token, "demo", &supis, 16).await?;
     let verifier = verifier_client(dep).await?;
     let tools = &dep.cfg.tools;
     let nef_token = ops::nef_token(
@@ -393,7 +440,14 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
     let elapsed = started.elapsed();
     let ok = outcomes
         .iter()
-        .filter(|o| o.registered && o.internal_af && o.external_af && o.attested)
+        .filter(|o| {
+            o.registered
+                && o.internal_af
+                && o.external_af
+                && o.attested
+                && o.enrolled
+                && o.deregistered
+        })
         .count();
     let failed = outcomes.len() - ok;
     let mut lat: Vec<Duration> = outcomes
@@ -415,7 +469,7 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
     } else {
         let count = |f: fn(&UeOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
         println!(
-                "snpn demo: {} UEs onboard through the DCS into the onboarding network, use AKMA, and attest",
+                "snpn demo: {} UEs onboard: DCS, onboarding network, AKMA, attestation, EST with the PVS",
             args.ues
         );
         let urls: Vec<String> = Nf::ALL
@@ -445,11 +499,24 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
         );
         println!(
             "  {:<58} {}/{}",
-            "DCS appraised the UE's EAT (CWT, ES256): EAR affirming",
+            "DCS appraised the UE's EAT bound to the PVS channel",
             count(|o| o.attested),
             args.ues
         );
-        if let Some((supi, suci, guti, a_kid, fp)) = outcomes.iter().find_map(|o| o.summary.clone())
+        println!(
+            "  {:<58} {}/{}",
+            "EST in the AKMA TLS-PSK channel: certificate issued",
+            count(|o| o.enrolled),
+            args.ues
+        );
+        println!(
+            "  {:<58} {}/{}",
+            "deregistered from the onboarding network",
+            count(|o| o.deregistered),
+            args.ues
+        );
+        if let Some((supi, suci, guti, a_kid, fp, identity)) =
+            outcomes.iter().find_map(|o| o.summary.clone())
         {
             println!();
             println!("  example UE {supi}");
@@ -457,6 +524,7 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
             println!("    GUTI   {guti}");
             println!("    A-KID  {a_kid}");
             println!("    K_AF   sha256:{fp} (UE = PVS)");
+            println!("    cert   {identity}");
         }
         for e in outcomes.iter().filter_map(|o| o.error.as_deref()).take(5) {
             println!("  error: {e}");

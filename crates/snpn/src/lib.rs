@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_attest;
+pub mod bench_pvs;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -1,9 +1,8 @@
 //! Operations the CLI, the demo and the benchmark share: manufacturing UEs, importing
 //! manufacturer records into the DCS, and acting as an AF that fetches K_AF.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Result};
 use rand::RngCore;
-use serde::Deserialize;
 use snpn_crypto::ids::PlmnId;
 use snpn_dcs::{AttestationRecord, DeviceRecord};
 use snpn_models::akma::{AkmaAfKeyData, AkmaAfKeyRequest};
@@ -191,32 +190,11 @@ pub async fn fetch_kaf_aanf(
     .await
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-}
-
 /// An OAuth access token from the NEF (client credentials grant).
 pub async fn nef_token(nef_url: &str, client_id: &str, secret: &str) -> Result<String> {
-    let http = reqwest::Client::new();
-    let resp = http
-        .post(format!("{nef_url}/oauth2/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret),
-            ("scope", "3gpp-akma"),
-        ])
-        .send()
-        .await
-        .context("NEF token endpoint")?;
-    if !resp.status().is_success() {
-        bail!(
-            "NEF refused the token request: {}",
-            resp.text().await.unwrap_or_default()
-        );
-    }
-    Ok(resp.json::<TokenResponse>().await?.access_token)
+    Ok(snpn_pvs::akma::nef_token(nef_url, client_id, secret)
+        .await?
+        .0)
 }
 
 /// K_AF as an external AF gets it through the NEF (never with the SUPI).
@@ -241,17 +219,48 @@ async fn retrieve(
         a_kid: a_kid.to_owned(),
         supp_feat: None,
     };
-    let (status, _, body) = client
-        .send_raw(
-            reqwest::Method::POST,
-            path,
-            Some(("application/json", serde_json::to_vec(&req)?)),
-            false,
-        )
-        .await?;
-    match status.as_u16() {
-        200 => Ok(serde_json::from_slice(&body)?),
-        204 => bail!("no AKMA context for this A-KID (unknown or expired)"),
-        s => bail!("{s}: {}", String::from_utf8_lossy(&body)),
+    Ok(snpn_pvs::akma::retrieve(client, path, &req).await?)
+}
+
+/// Creates an owner at the PVS (its CA generated there) for the SNPN 001-01 /
+/// 000000000AB; a taken id is not an error.
+pub async fn pvs_owner(pvs_url: &str, token: &str, id: &str, name: &str) -> Result<()> {
+    let client = SbiClient::new(pvs_url, &ClientConfig::default())?.with_bearer(token);
+    let body = serde_json::json!({"id": id, "name": name, "plmn": "001-01", "nid": "000000000AB"});
+    match client
+        .post::<_, serde_json::Value>("/pvs-admin/v1/owners", &body)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.problem().is_some_and(|(s, _)| s.as_u16() == 409) => Ok(()),
+        Err(e) => Err(anyhow!("creating owner {id}: {e}")),
     }
+}
+
+/// Puts onboarding SUPIs on an owner's list at the PVS, `concurrency` at a time.
+pub async fn pvs_enlist(
+    pvs_url: &str,
+    token: &str,
+    owner: &str,
+    supis: &[String],
+    concurrency: usize,
+) -> Result<()> {
+    use futures::StreamExt;
+    let client = SbiClient::new(pvs_url, &ClientConfig::default())?.with_bearer(token);
+    let path = format!("/pvs-admin/v1/owners/{owner}/devices");
+    let results: Vec<Result<()>> = futures::stream::iter(supis.iter())
+        .map(|supi| {
+            let (client, path) = (client.clone(), path.clone());
+            async move {
+                client
+                    .post::<_, serde_json::Value>(&path, &serde_json::json!({"supi": supi}))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| anyhow!("listing {supi}: {e}"))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
