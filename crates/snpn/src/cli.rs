@@ -657,6 +657,9 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
     for (nf, url) in &running.urls {
         println!("  {nf:<5} {url}  (OpenAPI: {url}/openapi.json)");
     }
+    if let Some(ua) = running.pvs_ua {
+        println!("  pvs   Ua* TLS-PSK front door on {ua}");
+    }
     println!("Ctrl-C stops.");
     tokio::select! {
         r = running.wait() => r?,
