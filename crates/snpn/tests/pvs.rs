@@ -512,3 +512,79 @@ async fn owners_cas_of_every_kind_and_imported_cas() {
     assert_eq!(st, 400);
     dep.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_party_pvs_through_the_nef_and_serverkeygen() {
+    // A third-party PVS gets K_AF through the NEF (OAuth client credentials), never the
+    // SUPI; and this one serves serverkeygen.
+    let dep = Deployment::start_with(None, |c| {
+        c.nef.afs.push(snpn_nef::NefAf {
+            client_id: "pvs-3p".into(),
+            client_secret: "third-party-pvs-secret-0123456789".into(),
+            af_fqdn: c.pvs.fqdn.clone(),
+        });
+        c.pvs.akma = snpn_pvs::AkmaSource::Nef {
+            url: format!("http://{}", c.nef.sbi.listen),
+            client_id: "pvs-3p".into(),
+            client_secret: "third-party-pvs-secret-0123456789".into(),
+        };
+        c.pvs.est.serverkeygen = true;
+    })
+    .await
+    .unwrap();
+    let fqdn = dep.cfg.pvs.fqdn.clone();
+    let ua = dep.pvs_ua();
+    let ues = registered(&dep, 1, 1).await;
+    owner(&dep, "acme", "p256").await;
+    list(&dep, "acme", &ues[0]).await;
+    // The channel works (K_AF via the NEF), but without a SUPI the PVS cannot place the UE.
+    let mut ch = PvsChannel::open(&ues[0], &ua, &fqdn).await.unwrap();
+    let err = enroll_est(&mut ch, KeyAlg::P256).await.unwrap_err();
+    assert!(
+        matches!(&err, OnboardError::Refused { status: 403, cause, .. } if cause == "SUPI_UNKNOWN"),
+        "{err}"
+    );
+    dep.stop().await;
+
+    // serverkeygen, where enabled: a key and a certificate for it, in multipart/mixed.
+    let dep = Deployment::start_with(None, |c| c.pvs.est.serverkeygen = true)
+        .await
+        .unwrap();
+    let ues = registered(&dep, 1, 1).await;
+    owner(&dep, "acme", "p256").await;
+    let entry = list(&dep, "acme", &ues[0]).await;
+    let id = snpn_pki::identity::Identity::parse(entry["identity"].as_str().unwrap()).unwrap();
+    let mut ch = PvsChannel::open(&ues[0], &dep.pvs_ua(), &dep.cfg.pvs.fqdn)
+        .await
+        .unwrap();
+    let csr = snpn_pki::csr::build(&KeyAlg::P256.generate().unwrap(), &id).unwrap();
+    let (_, body) = ch
+        .request(
+            "serverkeygen",
+            Method::POST,
+            "/.well-known/est/serverkeygen",
+            Some("application/pkcs10"),
+            snpn_pki::est::encode_body(&csr).into_bytes(),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8(body).unwrap();
+    let parts: Vec<&str> = text
+        .split("--est-")
+        .filter(|p| p.contains("Content-Type"))
+        .collect();
+    assert_eq!(parts.len(), 2, "{text}");
+    let b64 = |p: &str| p.split("\r\n\r\n").nth(1).unwrap().to_owned();
+    let key_der = snpn_pki::est::decode_body(b64(parts[0]).as_bytes()).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_der(&key_der).unwrap();
+    let certs = snpn_pki::est::parse_certs_only(
+        &snpn_pki::est::decode_body(b64(parts[1]).as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let cert = openssl::x509::X509::from_der(&certs[0]).unwrap();
+    assert!(
+        cert.public_key().unwrap().public_eq(&key),
+        "the certificate is for the generated key"
+    );
+    dep.stop().await;
+}
