@@ -11,6 +11,7 @@
 //! - [`issue`]: the end-entity profile (clientAuth, SAN with the identity, for EAP-TLS) and
 //!   issuance;
 //! - [`crl`]: certificate revocation lists (RFC 5280 §5);
+//! - [`secrets`]: the ACME EAB key and CMP MAC secret derived from K_AF;
 //! - [`est`]: the EST message formats (RFC 7030, RFC 8951): base64 bodies, PKCS#7
 //!   certs-only, CSR attributes.
 //!
@@ -26,6 +27,7 @@ pub mod est;
 pub mod identity;
 pub mod issue;
 pub mod keys;
+pub mod secrets;
 
 /// Errors of PKI operations. Messages name what is wrong and never hold key material.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

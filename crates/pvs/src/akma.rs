@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use snpn_crypto::akma::AKid;
+use snpn_pki::secrets::EnrollmentSecrets;
 use snpn_models::akma::{AkmaAfKeyData, AkmaAfKeyRequest};
 use snpn_sbi::client::{ClientConfig, ClientError, SbiClient};
 use snpn_tls_psk::{KeyStore, Lookup, PskKey, UA_TLS13};
@@ -45,6 +46,8 @@ pub struct AkmaContext {
     pub supi: Option<String>,
     /// K_AF expiry, Unix milliseconds.
     pub expiry_ms: i64,
+    /// The ACME EAB key and CMP MAC secret derived from K_AF for this channel.
+    pub secrets: std::sync::Arc<EnrollmentSecrets>,
 }
 
 struct Cached {
@@ -176,12 +179,13 @@ impl KafSource {
         };
         let data = retrieve(&http, path, &req).await?;
         let expiry_ms = snpn_models::common::parse_date_time(&data.expiry).unwrap_or(now);
+        let kaf = Zeroizing::new(data.kaf.0);
         let context = AkmaContext {
             a_kid: a_kid.to_owned(),
             supi: data.supi.clone(),
             expiry_ms,
+            secrets: std::sync::Arc::new(EnrollmentSecrets::from_kaf(&*kaf)),
         };
-        let kaf = Zeroizing::new(data.kaf.0);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_LIMIT {
             cache.retain(|_, c| c.context.expiry_ms > now);

@@ -34,11 +34,13 @@ pub struct Channel {
     pub device: Option<Device>,
     /// RFC 9266 tls-exporter value of the channel.
     pub exporter: [u8; 32],
+    /// The ACME EAB key and CMP MAC secret of this channel (derived from K_AF).
+    pub secrets: Arc<snpn_pki::secrets::EnrollmentSecrets>,
 }
 
 impl Channel {
     /// The device, or the refusal every request of this channel gets.
-    fn device(&self) -> Result<&Device, ApiError> {
+    pub fn device(&self) -> Result<&Device, ApiError> {
         match (&self.supi, &self.device) {
             (_, Some(d)) if d.status == "active" => Ok(d),
             (_, Some(_)) => Err(ApiError::forbidden("DEVICE_BLOCKED", "this device is blocked by its owner")),
@@ -76,7 +78,7 @@ fn body(content_type: &'static str, text: String) -> Response {
     r
 }
 
-async fn refuse(s: &PvsState, ch: &Channel, event: &str, e: ApiError) -> ApiError {
+pub(crate) async fn refuse(s: &PvsState, ch: &Channel, event: &str, e: ApiError) -> ApiError {
     let owner = ch.device.as_ref().map(|d| d.owner_id.as_str());
     s.audit(
         event,
@@ -90,18 +92,18 @@ async fn refuse(s: &PvsState, ch: &Channel, event: &str, e: ApiError) -> ApiErro
     e
 }
 
-async fn allowed<'a>(s: &PvsState, ch: &'a Channel, event: &str) -> Result<&'a Device, ApiError> {
+pub(crate) async fn allowed<'a>(s: &PvsState, ch: &'a Channel, event: &str) -> Result<&'a Device, ApiError> {
     match ch.device() {
         Ok(d) => Ok(d),
         Err(e) => Err(refuse(s, ch, event, e).await),
     }
 }
 
-fn store_err(e: snpn_store::StoreError) -> ApiError {
+pub(crate) fn store_err(e: snpn_store::StoreError) -> ApiError {
     ApiError::internal(e)
 }
 
-async fn owner_ca(s: &PvsState, d: &Device) -> Result<(String, Arc<snpn_pki::ca::Ca>), ApiError> {
+pub(crate) async fn owner_ca(s: &PvsState, d: &Device) -> Result<(String, Arc<snpn_pki::ca::Ca>), ApiError> {
     let owner = s
         .store
         .owner(&d.owner_id)
@@ -174,7 +176,7 @@ fn read_csr(headers: &HeaderMap, body: &[u8], d: &Device) -> Result<Csr, ApiErro
 }
 
 /// Issues and records a certificate for `key` (the CSR's, or a server-generated one).
-async fn issue_for(
+pub(crate) async fn issue_for(
     s: &PvsState,
     ch: &Channel,
     d: &Device,

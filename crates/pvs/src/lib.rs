@@ -5,7 +5,8 @@
 //! - the **Ua\* front door** ([`ua`]): TLS 1.3 with an external PSK in `psk_dhe_ke` mode
 //!   (optionally TLS 1.2 ECDHE-PSK); the PSK identity is "3GPP-AKMA" ‖ A-KID, the PSK is
 //!   K_AF for AF_ID = PVS FQDN ‖ Ua\* id, fetched from the AAnF or the NEF ([`akma`]).
-//!   Inside the channel, HTTP/1.1 or HTTP/2 serves EST ([`est`]);
+//!   Inside the channel, HTTP/1.1 or HTTP/2 serves EST ([`est`]), ACME ([`acme`]) and
+//!   CMP ([`cmp`]);
 //! - **owners and onboarding lists** ([`store`], [`admin`]): which onboarding SUPI (and
 //!   UEID) belongs to which SO-SNPN, and which identity it gets there; a SUPI on no list
 //!   is refused after the handshake;
@@ -15,8 +16,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acme;
 pub mod admin;
 pub mod akma;
+pub mod cmp;
 pub mod est;
 pub mod store;
 pub mod ua;
@@ -125,6 +128,12 @@ pub struct PvsConfig {
     /// EST.
     #[serde(default)]
     pub est: EstSettings,
+    /// ACME.
+    #[serde(default)]
+    pub acme: acme::AcmeSettings,
+    /// CMP.
+    #[serde(default)]
+    pub cmp: cmp::CmpSettings,
     /// Client settings towards the AAnF/NEF.
     #[serde(default)]
     pub client: ClientConfig,
@@ -196,10 +205,12 @@ pub async fn start(cfg: &PvsConfig) -> Result<Pvs, StartError> {
 
 /// Builds the PVS over an open store.
 pub async fn build(store: Store, cfg: &PvsConfig) -> Result<Pvs, StartError> {
-    store
-        .migrate(store::MIGRATIONS)
-        .await
-        .map_err(|e| StartError::Store(e.to_string()))?;
+    for migrations in [store::MIGRATIONS, acme::MIGRATIONS, cmp::MIGRATIONS] {
+        store
+            .migrate(migrations)
+            .await
+            .map_err(|e| StartError::Store(e.to_string()))?;
+    }
     snpn_crypto::akma::AfId::new(&cfg.fqdn, snpn_crypto::akma::UaProtocolId::TLS13_SHARED_KEY)
         .map_err(|e| StartError::Config(format!("pvs.fqdn: {e}")))?;
     let state = PvsState {

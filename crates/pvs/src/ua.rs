@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::akma::{AkmaContext, KafError, KafSource};
 use crate::est::{self, Channel};
+use crate::{acme, cmp};
 use crate::PvsState;
 
 /// The TLS-PSK server of the PVS.
@@ -52,7 +53,9 @@ impl UaServer {
         .map_err(|e| StartError::Config(format!("TLS-PSK: {e}")))?;
         let router = snpn_sbi::server::harden(
             "pvs-ua",
-            est::router(state.clone()),
+            est::router(state.clone())
+                .merge(acme::router(state.clone()))
+                .merge(cmp::router(state.clone())),
             cfg.ua.body_limit,
             cfg.ua.request_timeout_ms,
         );
@@ -106,7 +109,12 @@ impl UaServer {
                         return;
                     }
                 };
-                let AkmaContext { a_kid, supi, .. } = accepted.context;
+                let AkmaContext {
+                    a_kid,
+                    supi,
+                    secrets,
+                    ..
+                } = accepted.context;
                 let exporter = match channel_binding(accepted.stream.ssl()) {
                     Ok(x) => x,
                     Err(e) => {
@@ -140,6 +148,7 @@ impl UaServer {
                     supi,
                     device,
                     exporter,
+                    secrets,
                 });
                 let router = router.layer(Extension(channel));
                 snpn_sbi::server::serve_connection(accepted.stream, router, watcher).await;

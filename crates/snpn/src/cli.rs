@@ -396,7 +396,7 @@ pub struct OnboardArgs {
     #[arg(long)]
     pub ue: PathBuf,
     /// Enrollment protocol.
-    #[arg(long, default_value = "est", value_parser = ["est"])]
+    #[arg(long, default_value = "est", value_parser = ["est", "acme", "cmp"])]
     pub method: String,
     /// The PVS's Ua* address, host:port (default: from the configuration).
     #[arg(long)]
@@ -519,7 +519,8 @@ pub struct AkmaKeyArgs {
     /// Ua* security protocol identifier (10 hex digits); shared-key TLS 1.3 by default.
     #[arg(long, default_value = "0100000007")]
     pub ua_protocol: String,
-    /// Print K_AF itself (it is a secret).
+    /// Print K_AF itself (it is a secret), with the ACME EAB key (base64url, kid = the
+    /// A-KID) and the CMP MAC secret (text, senderKID = the A-KID) derived from it.
     #[arg(long)]
     pub show_key: bool,
 }
@@ -581,6 +582,10 @@ pub enum BenchCommand {
     Attest(crate::bench_attest::AttestBenchArgs),
     /// TLS-PSK handshakes/s of the PVS against openssl s_server, and EST simpleenroll/s.
     Pvs(crate::bench_pvs::PvsBenchArgs),
+    /// Certificates/s over ACME against pebble, driven by the same client.
+    Acme(crate::bench_acme::AcmeBenchArgs),
+    /// CMP ir/s against openssl cmp's mock server, driven by the same client.
+    Cmp(crate::bench_cmp::CmpBenchArgs),
 }
 
 pub(crate) fn parse_alg(flag: &'static str, s: &str) -> Result<Alg> {
@@ -640,6 +645,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             cmd: BenchCommand::Pvs(a),
         } => crate::bench_pvs::run(a).await,
+        Command::Bench {
+            cmd: BenchCommand::Acme(a),
+        } => crate::bench_acme::run(a).await,
+        Command::Bench {
+            cmd: BenchCommand::Cmp(a),
+        } => crate::bench_cmp::run(a).await,
     }
 }
 
@@ -846,6 +857,16 @@ async fn ue(cmd: UeCommand) -> Result<ExitCode> {
             println!("A-KID  {a_kid}");
             if a.show_key {
                 println!("K_AF   {}", hex::encode(kaf.expose()));
+                let secrets = snpn_pki::secrets::EnrollmentSecrets::from_kaf(kaf.expose());
+                {
+                    use base64::Engine;
+                    println!(
+                        "EAB    {}",
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD
+                            .encode(*secrets.eab_hmac_key)
+                    );
+                }
+                println!("CMP    {}", secrets.cmp_shared_secret.as_str());
             } else {
                 use sha2::Digest;
                 println!(

@@ -345,6 +345,8 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
                 },
             },
             est: EstSettings::default(),
+            acme: snpn_pvs::acme::AcmeSettings::default(),
+            cmp: snpn_pvs::cmp::CmpSettings::default(),
             client: ClientConfig::default(),
         },
         tools: ToolsConfig {

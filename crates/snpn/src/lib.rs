@@ -2,7 +2,9 @@
 //! key calculator, the demo, the benchmark and the operator and device tools.
 
 pub mod bench;
+pub mod bench_acme;
 pub mod bench_attest;
+pub mod bench_cmp;
 pub mod bench_pvs;
 pub mod cli;
 pub mod config;

@@ -252,10 +252,15 @@ pub async fn onboard(a: OnboardArgs) -> Result<ExitCode> {
         }
     };
     let mut p = snpn_ue::UeProfile::load(&a.ue)?;
-    let r = snpn_ue::onboard::onboard_est(
+    let method: snpn_ue::onboard::Method = a
+        .method
+        .parse()
+        .map_err(|e: String| InputError::new("--method", e))?;
+    let r = snpn_ue::onboard::onboard(
         &mut p,
         &addr,
         &fqdn,
+        method,
         alg,
         !a.keep_registration,
         &ClientConfig::default(),
@@ -281,8 +286,10 @@ pub async fn onboard(a: OnboardArgs) -> Result<ExitCode> {
     });
     p.save(&a.ue)?;
     println!(
-        "enrolled {} over EST (certificate {})",
-        e.identity, e.serial
+        "enrolled {} over {} (certificate {})",
+        e.identity,
+        method.as_str(),
+        e.serial
     );
     println!(
         "  key          {} (made on the UE, mode 0600)",

@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acme;
+pub mod cmp;
 pub mod onboard;
 pub mod profile;
 pub mod session;

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
-use hyper::{Method, Request, StatusCode};
+use hyper::{Method as HttpMethod, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use openssl::x509::X509;
 use snpn_crypto::akma::UaProtocolId;
@@ -76,6 +76,10 @@ pub struct PvsChannel {
     sender: http1::SendRequest<Full<Bytes>>,
     /// RFC 9266 exporter of the channel.
     pub channel_binding: [u8; 32],
+    /// The A-KID the channel was opened with (ACME EAB kid, CMP senderKID).
+    pub a_kid: String,
+    /// The ACME EAB key and CMP MAC secret derived from K_AF.
+    pub secrets: snpn_pki::secrets::EnrollmentSecrets,
 }
 
 impl PvsChannel {
@@ -90,6 +94,7 @@ impl PvsChannel {
             .await
             .map_err(|e| OnboardError::Channel(format!("{pvs_addr}: {e}")))?;
         let _ = tcp.set_nodelay(true);
+        let secrets = snpn_pki::secrets::EnrollmentSecrets::from_kaf(kaf.expose());
         let identity = format!("{}{a_kid}", snpn_crypto::akma::TLS_PSK_IDENTITY_PREFIX);
         let tls = snpn_tls_psk::connect(
             tcp,
@@ -111,6 +116,8 @@ impl PvsChannel {
         Ok(Self {
             sender,
             channel_binding,
+            a_kid: a_kid.to_string(),
+            secrets,
         })
     }
 
@@ -118,7 +125,7 @@ impl PvsChannel {
     pub async fn request(
         &mut self,
         what: &'static str,
-        method: Method,
+        method: HttpMethod,
         path: &str,
         content_type: Option<&str>,
         body: Vec<u8>,
@@ -179,7 +186,7 @@ pub async fn enroll_est(ch: &mut PvsChannel, alg: KeyAlg) -> Result<Enrolled, On
     let (_, body) = ch
         .request(
             "cacerts",
-            Method::GET,
+            HttpMethod::GET,
             "/.well-known/est/cacerts",
             None,
             Vec::new(),
@@ -193,7 +200,7 @@ pub async fn enroll_est(ch: &mut PvsChannel, alg: KeyAlg) -> Result<Enrolled, On
     let (_, body) = ch
         .request(
             "csrattrs",
-            Method::GET,
+            HttpMethod::GET,
             "/.well-known/est/csrattrs",
             None,
             Vec::new(),
@@ -208,7 +215,7 @@ pub async fn enroll_est(ch: &mut PvsChannel, alg: KeyAlg) -> Result<Enrolled, On
     let (_, body) = ch
         .request(
             "simpleenroll",
-            Method::POST,
+            HttpMethod::POST,
             "/.well-known/est/simpleenroll",
             Some(fmt::CT_PKCS10),
             fmt::encode_body(&csr).into_bytes(),
@@ -276,6 +283,40 @@ pub async fn enroll_est(ch: &mut PvsChannel, alg: KeyAlg) -> Result<Enrolled, On
     })
 }
 
+/// The enrollment protocol spoken inside the channel (seed 000 step 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// EST, RFC 7030.
+    Est,
+    /// ACME, RFC 8555 (device-attest-01 with EAB).
+    Acme,
+    /// CMP, RFC 9810 / RFC 9483.
+    Cmp,
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "est" => Ok(Method::Est),
+            "acme" => Ok(Method::Acme),
+            "cmp" => Ok(Method::Cmp),
+            _ => Err(format!("unknown method {s:?} (est, acme or cmp)")),
+        }
+    }
+}
+
+impl Method {
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Est => "EST",
+            Method::Acme => "ACME",
+            Method::Cmp => "CMP",
+        }
+    }
+}
+
 /// Seed steps 3–5 with EST: channel, enrollment, then (if `deregister`) deregistration
 /// from the onboarding network. The caller stores the result.
 pub async fn onboard_est(
@@ -286,8 +327,26 @@ pub async fn onboard_est(
     deregister: bool,
     client: &snpn_sbi::client::ClientConfig,
 ) -> Result<Enrolled, OnboardError> {
+    onboard(profile, pvs_addr, pvs_fqdn, Method::Est, alg, deregister, client).await
+}
+
+/// Seed steps 3–5 with any enrollment method: channel, enrollment, then (if `deregister`)
+/// deregistration from the onboarding network. The caller stores the result.
+pub async fn onboard(
+    profile: &mut UeProfile,
+    pvs_addr: &str,
+    pvs_fqdn: &str,
+    method: Method,
+    alg: KeyAlg,
+    deregister: bool,
+    client: &snpn_sbi::client::ClientConfig,
+) -> Result<Enrolled, OnboardError> {
     let mut ch = PvsChannel::open(profile, pvs_addr, pvs_fqdn).await?;
-    let enrolled = enroll_est(&mut ch, alg).await?;
+    let enrolled = match method {
+        Method::Est => enroll_est(&mut ch, alg).await?,
+        Method::Acme => crate::acme::enroll_acme(&mut ch, profile, alg).await?,
+        Method::Cmp => crate::cmp::enroll_cmp(&mut ch, alg).await?,
+    };
     drop(ch);
     if deregister {
         crate::deregister(profile, client).await?;
