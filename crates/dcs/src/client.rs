@@ -99,6 +99,39 @@ impl VerifierClient {
         })
     }
 
+    /// Opens a session with a nonce chosen by the relying party (e.g. the digest of an
+    /// ACME key authorization); `binding` must then appear in the evidence as a second nonce.
+    pub async fn new_session_with_nonce(
+        &self,
+        nonce: &[u8],
+        binding: Option<&[u8]>,
+    ) -> Result<OpenSession, VerifierClientError> {
+        let mut path = format!("/challenge-response/v1/newSession?nonce={}", b64u(nonce));
+        if let Some(b) = binding {
+            path.push_str(&format!("&binding={}", b64u(b)));
+        }
+        let r = self
+            .http
+            .call::<(), ChallengeResponseSession>(Method::POST, &path, None, false)
+            .await?;
+        let id = r
+            .location
+            .as_deref()
+            .and_then(|l| l.rsplit('/').next())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| answer("newSession without a Location"))?
+            .to_owned();
+        let got = b64u_decode(&r.body.nonce).ok_or_else(|| answer("nonce not base64url"))?;
+        if got != nonce {
+            return Err(answer("the session's nonce is not the one asked for"));
+        }
+        Ok(OpenSession {
+            id,
+            nonce: got,
+            session: r.body,
+        })
+    }
+
     /// Submits evidence to a session; returns the completed session.
     pub async fn submit(
         &self,

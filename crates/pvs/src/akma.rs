@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use snpn_crypto::akma::AKid;
-use snpn_pki::secrets::EnrollmentSecrets;
 use snpn_models::akma::{AkmaAfKeyData, AkmaAfKeyRequest};
+use snpn_pki::secrets::EnrollmentSecrets;
 use snpn_sbi::client::{ClientConfig, ClientError, SbiClient};
 use snpn_tls_psk::{KeyStore, Lookup, PskKey, UA_TLS13};
 use zeroize::Zeroizing;

@@ -92,7 +92,11 @@ pub(crate) async fn refuse(s: &PvsState, ch: &Channel, event: &str, e: ApiError)
     e
 }
 
-pub(crate) async fn allowed<'a>(s: &PvsState, ch: &'a Channel, event: &str) -> Result<&'a Device, ApiError> {
+pub(crate) async fn allowed<'a>(
+    s: &PvsState,
+    ch: &'a Channel,
+    event: &str,
+) -> Result<&'a Device, ApiError> {
     match ch.device() {
         Ok(d) => Ok(d),
         Err(e) => Err(refuse(s, ch, event, e).await),
@@ -103,7 +107,10 @@ pub(crate) fn store_err(e: snpn_store::StoreError) -> ApiError {
     ApiError::internal(e)
 }
 
-pub(crate) async fn owner_ca(s: &PvsState, d: &Device) -> Result<(String, Arc<snpn_pki::ca::Ca>), ApiError> {
+pub(crate) async fn owner_ca(
+    s: &PvsState,
+    d: &Device,
+) -> Result<(String, Arc<snpn_pki::ca::Ca>), ApiError> {
     let owner = s
         .store
         .owner(&d.owner_id)

@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 
 use crate::akma::{AkmaContext, KafError, KafSource};
 use crate::est::{self, Channel};
-use crate::{acme, cmp};
 use crate::PvsState;
+use crate::{acme, cmp};
 
 /// The TLS-PSK server of the PVS.
 pub struct UaServer {

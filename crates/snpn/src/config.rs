@@ -345,7 +345,7 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
                 },
             },
             est: EstSettings::default(),
-            acme: snpn_pvs::acme::AcmeSettings::default(),
+            acme: snpn_pvs::acme::AcmeSettings::with_dcs(url(addrs.dcs), rp_tok.clone()),
             cmp: snpn_pvs::cmp::CmpSettings::default(),
             client: ClientConfig::default(),
         },

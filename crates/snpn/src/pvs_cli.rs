@@ -256,10 +256,14 @@ pub async fn onboard(a: OnboardArgs) -> Result<ExitCode> {
         .method
         .parse()
         .map_err(|e: String| InputError::new("--method", e))?;
+    let target = snpn_ue::onboard::Target {
+        pvs_addr: &addr,
+        pvs_fqdn: &fqdn,
+        ue_file: &a.ue,
+    };
     let r = snpn_ue::onboard::onboard(
         &mut p,
-        &addr,
-        &fqdn,
+        &target,
         method,
         alg,
         !a.keep_registration,

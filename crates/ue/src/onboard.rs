@@ -73,7 +73,7 @@ impl std::fmt::Debug for Enrolled {
 
 /// An HTTP/1.1 session with the PVS inside the TLS-PSK channel.
 pub struct PvsChannel {
-    sender: http1::SendRequest<Full<Bytes>>,
+    pub(crate) sender: http1::SendRequest<Full<Bytes>>,
     /// RFC 9266 exporter of the channel.
     pub channel_binding: [u8; 32],
     /// The A-KID the channel was opened with (ACME EAB kid, CMP senderKID).
@@ -327,24 +327,38 @@ pub async fn onboard_est(
     deregister: bool,
     client: &snpn_sbi::client::ClientConfig,
 ) -> Result<Enrolled, OnboardError> {
-    onboard(profile, pvs_addr, pvs_fqdn, Method::Est, alg, deregister, client).await
+    let target = Target {
+        pvs_addr,
+        pvs_fqdn,
+        ue_file: std::path::Path::new("ue.json"),
+    };
+    onboard(profile, &target, Method::Est, alg, deregister, client).await
+}
+
+/// Where and as which UE file to onboard.
+pub struct Target<'a> {
+    /// The PVS's Ua* address, host:port.
+    pub pvs_addr: &'a str,
+    /// The PVS's FQDN (its AF_ID).
+    pub pvs_fqdn: &'a str,
+    /// The UE file (files it names, such as the attestation key, are relative to it).
+    pub ue_file: &'a std::path::Path,
 }
 
 /// Seed steps 3–5 with any enrollment method: channel, enrollment, then (if `deregister`)
 /// deregistration from the onboarding network. The caller stores the result.
 pub async fn onboard(
     profile: &mut UeProfile,
-    pvs_addr: &str,
-    pvs_fqdn: &str,
+    target: &Target<'_>,
     method: Method,
     alg: KeyAlg,
     deregister: bool,
     client: &snpn_sbi::client::ClientConfig,
 ) -> Result<Enrolled, OnboardError> {
-    let mut ch = PvsChannel::open(profile, pvs_addr, pvs_fqdn).await?;
+    let mut ch = PvsChannel::open(profile, target.pvs_addr, target.pvs_fqdn).await?;
     let enrolled = match method {
         Method::Est => enroll_est(&mut ch, alg).await?,
-        Method::Acme => crate::acme::enroll_acme(&mut ch, profile, alg).await?,
+        Method::Acme => crate::acme::enroll_acme(&mut ch, profile, target.ue_file, alg).await?,
         Method::Cmp => crate::cmp::enroll_cmp(&mut ch, alg).await?,
     };
     drop(ch);
