@@ -124,7 +124,29 @@ pub fn router(state: PvsState) -> Router {
     Router::new()
         .route("/.well-known/cmp", post(serve))
         .route("/.well-known/cmp/p/{label}", post(serve))
+        .layer(Extension(SweepClock::default()))
         .with_state(state)
+}
+
+/// When the last sweep of unconfirmed certificates ran (Unix seconds): it runs at most
+/// once every [`SWEEP_EVERY_S`], not at every request.
+#[derive(Clone, Default)]
+struct SweepClock(Arc<std::sync::atomic::AtomicI64>);
+
+/// Least interval between two sweeps, seconds.
+const SWEEP_EVERY_S: i64 = 5;
+
+impl SweepClock {
+    /// Whether a sweep is due at `now`; claims it if so.
+    fn due(&self, now: i64) -> bool {
+        use std::sync::atomic::Ordering;
+        let last = self.0.load(Ordering::Relaxed);
+        now - last >= SWEEP_EVERY_S
+            && self
+                .0
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 /// A pending or finished transaction.
@@ -300,6 +322,7 @@ fn cmp_response(status: StatusCode, der: Vec<u8>) -> Response {
 async fn serve(
     State(s): State<PvsState>,
     Extension(ch): Extension<Arc<Channel>>,
+    Extension(clock): Extension<SweepClock>,
     req: Request,
 ) -> Response {
     let ct_ok = req
@@ -311,7 +334,9 @@ async fn serve(
     let limit = s.cfg.ua.body_limit.min(MAX_MESSAGE_LEN);
     let body = axum::body::to_bytes(Body::new(req.into_body()), limit).await;
     let now = snpn_pki::unix_now();
-    sweep(&s, now).await;
+    if clock.due(now) {
+        sweep(&s, now).await;
+    }
     let h = Handler::new(&s, &ch, now).await;
     let (status, der) = match (ct_ok, body) {
         (false, _) => {

@@ -212,16 +212,11 @@ pub async fn run(a: CmpBenchArgs) -> Result<ExitCode> {
     for p in ues.iter_mut() {
         snpn_ue::register(p, &dep.url(Nf::Amf), true, &ClientConfig::default()).await?;
     }
-    let admin = reqwest::Client::builder().http2_prior_knowledge().build()?;
-    let pvs = dep.url(Nf::Pvs);
-    let token = dep.cfg.tools.pvs_admin_token.clone();
-    admin
-        .post(format!("{pvs}/pvs-admin/v1/owners"))
-        .bearer_auth(&token)
-        .json(&json!({"id": "bench", "name": "Bench", "plmn": "001-01", "nid": "000000000AB"}))
-        .send()
-        .await?
-        .error_for_status()?;
+    let crate::demo::PvsAdmin {
+        client: admin,
+        url: pvs,
+        token,
+    } = crate::demo::pvs_admin_with_owner(&dep, "bench", "Bench").await?;
     let mut pvs_clients = Vec::new();
     for p in &ues {
         let d: serde_json::Value = admin

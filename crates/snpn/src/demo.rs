@@ -538,3 +538,29 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
         ExitCode::from(1)
     })
 }
+
+/// A client of the deployment PVS's administration API.
+pub struct PvsAdmin {
+    /// HTTP/2 client.
+    pub client: reqwest::Client,
+    /// Base URL of the PVS's SBI listener.
+    pub url: String,
+    /// The operator's bearer token.
+    pub token: String,
+}
+
+/// An administration client of the deployment's PVS, after creating owner `id` (SNPN
+/// 001-01 / 000000000AB) with its CA.
+pub async fn pvs_admin_with_owner(dep: &Deployment, id: &str, name: &str) -> Result<PvsAdmin> {
+    let client = reqwest::Client::builder().http2_prior_knowledge().build()?;
+    let url = dep.url(Nf::Pvs);
+    let token = dep.cfg.tools.pvs_admin_token.clone();
+    client
+        .post(format!("{url}/pvs-admin/v1/owners"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"id": id, "name": name, "plmn": "001-01", "nid": "000000000AB"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(PvsAdmin { client, url, token })
+}

@@ -168,6 +168,9 @@ pub(crate) struct AcmeState {
     db: AcmeDb,
     nonces: Arc<Nonces>,
     verifier: Arc<tokio::sync::OnceCell<snpn_dcs::client::VerifierClient>>,
+    /// The http-01 validation client, built once (connection pools, no per-validation
+    /// TLS context).
+    http01: reqwest::Client,
 }
 
 impl AcmeState {
@@ -186,6 +189,7 @@ pub fn router(state: PvsState) -> Router {
             lifetime_s: state.cfg.acme.nonce_lifetime_s,
         }),
         verifier: Arc::new(tokio::sync::OnceCell::new()),
+        http01: validate::http01_client(&state.cfg.acme),
         pvs: state,
     };
     Router::new()

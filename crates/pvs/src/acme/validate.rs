@@ -143,6 +143,32 @@ pub(super) async fn device_attestation(
     Ok(())
 }
 
+/// Sends every name to one address (`acme.http01_address`, for tests and benchmarks).
+struct FixedResolver(std::net::SocketAddr);
+
+impl reqwest::dns::Resolve for FixedResolver {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let a = self.0;
+        Box::pin(async move { Ok(Box::new(std::iter::once(a)) as reqwest::dns::Addrs) })
+    }
+}
+
+/// The client of http-01 validation (RFC 8555 §8.3): redirects followed (at most 10), no
+/// proxy, the configured timeout; built once per PVS.
+pub(super) fn http01_client(set: &super::AcmeSettings) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .timeout(Duration::from_millis(set.http01_timeout_ms))
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .no_proxy();
+    if let Some(a) = set.http01_address {
+        b = b.dns_resolver(std::sync::Arc::new(FixedResolver(a)));
+    }
+    b.build().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "http-01 client: falling back to defaults");
+        reqwest::Client::new()
+    })
+}
+
 /// http-01 (RFC 8555 §8.3): fetch `http://{domain}:{port}/.well-known/acme-challenge/{token}`
 /// and compare it with the key authorization; then the challenge, its authorization and
 /// the order move to valid or invalid.
@@ -160,16 +186,9 @@ pub(super) async fn http01(
         "http://{domain}:{port}/.well-known/acme-challenge/{}",
         c.token
     );
-    let mut b = reqwest::Client::builder()
-        .timeout(Duration::from_millis(set.http01_timeout_ms))
-        .redirect(reqwest::redirect::Policy::limited(10))
-        .no_proxy();
-    if let Some(a) = set.http01_address {
-        b = b.resolve(&domain, a);
-    }
     let outcome: Result<(), AcmeError> = async {
-        let client = b.build().map_err(|e| AcmeError::internal(e.to_string()))?;
-        let r = client
+        let r = s
+            .http01
             .get(&url)
             .send()
             .await
