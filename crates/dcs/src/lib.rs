@@ -421,6 +421,7 @@ async fn import_device(
             ind_bits: 5,
             akma_allowed: true,
             routing_id: Some(rid.as_ref().map_or("0", |r| r.as_str())),
+            idempotency_key: None,
         })
         .await
         .map_err(ApiError::internal)?;

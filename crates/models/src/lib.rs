@@ -12,5 +12,6 @@ pub mod akma;
 pub mod ausf;
 pub mod common;
 pub mod n1;
+pub mod onboarding;
 pub mod udr;
 pub mod ueau;

@@ -4,8 +4,13 @@
 //! TS 29.522 §5.14): `POST /3gpp-akma/v1/retrieve` returns K_AF and its expiry, never the
 //! SUPI. AFs authenticate with OAuth 2.0 client credentials (RFC 6749 §4.4) at
 //! `POST /oauth2/token`; each AF may only obtain keys for its own FQDN.
+//!
+//! It also carries credentials from a third-party Provisioning Server to the UDM of an
+//! SNPN or another PLMN ([`provisioning`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod provisioning;
 
 use std::sync::Arc;
 
@@ -37,6 +42,10 @@ pub struct NefAf {
     pub client_secret: String,
     /// The FQDN this AF may obtain K_AF for.
     pub af_fqdn: String,
+    /// The SNPNs and PLMNs (`{snpnId}`: `MCCMNC` or `MCCMNC-NID`) whose subscriptions it
+    /// may provision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisioning: Vec<String>,
 }
 
 /// The AAnF the NEF calls.
@@ -62,6 +71,9 @@ pub struct NefConfig {
     /// AFs allowed to use the AKMA API.
     #[serde(default)]
     pub afs: Vec<NefAf>,
+    /// UDMs that AFs may provision credentials to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub udms: Vec<provisioning::NefUdm>,
     /// Lifetime of access tokens, in seconds.
     #[serde(default = "default_token_lifetime")]
     pub token_lifetime_s: u64,
@@ -89,12 +101,14 @@ struct Af {
     client_id: String,
     secret_hash: [u8; 32],
     af_fqdn: String,
+    provisioning: Vec<String>,
 }
 
 struct Inner {
     store: Store,
     aanf: SbiClient,
     afs: Vec<Af>,
+    udms: Vec<provisioning::Udm>,
     token_lifetime_s: u64,
 }
 
@@ -104,7 +118,7 @@ pub struct NefState(Arc<Inner>);
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "snpn NEF: 3gpp-akma (TS 29.522) and OAuth 2.0 token endpoint", version = "1.0.0"),
+    info(title = "snpn NEF: 3gpp-akma (TS 29.522), credential provisioning (modeled on Nnef_ParameterProvision) and OAuth 2.0 token endpoint", version = "1.0.0"),
     modifiers(&BearerAuth),
     components(schemas(ProblemDetails))
 )]
@@ -136,17 +150,41 @@ pub async fn build(store: Store, cfg: &NefConfig) -> Result<(Router, NefState), 
             client_id: a.client_id.clone(),
             secret_hash: Sha256::digest(a.client_secret.as_bytes()).into(),
             af_fqdn: a.af_fqdn.clone(),
+            provisioning: a
+                .provisioning
+                .iter()
+                .map(|s| match s.split_once('-') {
+                    Some((p, n)) => format!("{p}-{}", n.to_ascii_uppercase()),
+                    None => s.clone(),
+                })
+                .collect(),
         })
         .collect();
+    let mut udms = Vec::new();
+    for u in &cfg.udms {
+        let client = SbiClient::new(&u.url, &cfg.client)
+            .map_err(|e| StartError::Config(format!("nef.udms: {e}")))?
+            .with_bearer(u.token.clone());
+        udms.push(provisioning::Udm {
+            snpn_id: u.snpn_id(),
+            plmn_digits: u.plmn.replace('-', ""),
+            client,
+        });
+    }
     let state = NefState(Arc::new(Inner {
         store,
         aanf,
         afs,
+        udms,
         token_lifetime_s: cfg.token_lifetime_s,
     }));
     let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(token))
         .routes(routes!(retrieve))
+        .routes(routes!(
+            provisioning::put_credentials,
+            provisioning::delete_credentials
+        ))
         .with_state(state.clone());
     let purge = state.clone();
     tokio::spawn(async move {
@@ -161,6 +199,9 @@ pub async fn build(store: Store, cfg: &NefConfig) -> Result<(Router, NefState), 
     });
     Ok((snpn_sbi::service_router("nef", api, &cfg.sbi), state))
 }
+
+/// Scopes the token endpoint grants.
+const SCOPES: [&str; 2] = ["3gpp-akma", "3gpp-credential-provisioning"];
 
 /// Access token request (RFC 6749 §4.4.2), form-encoded.
 #[derive(Deserialize, ToSchema)]
@@ -240,12 +281,12 @@ async fn token(State(s): State<NefState>, headers: HeaderMap, body: Bytes) -> Re
     if let Some(scope) = form.get("scope") {
         if scope
             .split(' ')
-            .any(|sc| !sc.is_empty() && sc != "3gpp-akma")
+            .any(|sc| !sc.is_empty() && !SCOPES.contains(&sc))
         {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
-                "only 3gpp-akma can be granted",
+                "only 3gpp-akma and 3gpp-credential-provisioning can be granted",
             );
         }
     }
@@ -304,7 +345,11 @@ async fn token(State(s): State<NefState>, headers: HeaderMap, body: Bytes) -> Re
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: s.0.token_lifetime_s,
-        scope: "3gpp-akma".into(),
+        scope: form
+            .get("scope")
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "3gpp-akma".into()),
     })
     .into_response();
     r.headers_mut().insert(

@@ -39,6 +39,11 @@ pub fn router(state: PvsState) -> Router {
         .routes(routes!(list_certificates))
         .routes(routes!(revoke_certificate))
         .routes(routes!(audit_log))
+        .routes(routes!(
+            crate::onboarding::admin::put_policy,
+            crate::onboarding::admin::get_policy
+        ))
+        .routes(routes!(crate::onboarding::admin::list_onboardings))
         .route_layer(middleware::from_fn_with_state(
             (clients, "admin"),
             require_role,

@@ -36,6 +36,8 @@ pub struct Channel {
     pub exporter: [u8; 32],
     /// The ACME EAB key and CMP MAC secret of this channel (derived from K_AF).
     pub secrets: Arc<snpn_pki::secrets::EnrollmentSecrets>,
+    /// Where the channel is in attestation (the PVS as Relying Party).
+    pub attestation: Arc<std::sync::Mutex<crate::onboarding::ChannelAttestation>>,
 }
 
 impl Channel {

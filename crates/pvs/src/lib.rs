@@ -21,6 +21,8 @@ pub mod admin;
 pub mod akma;
 pub mod cmp;
 pub mod est;
+pub mod onboarding;
+pub mod rp;
 pub mod store;
 pub mod ua;
 
@@ -134,6 +136,9 @@ pub struct PvsConfig {
     /// CMP.
     #[serde(default)]
     pub cmp: cmp::CmpSettings,
+    /// Attested onboarding: credential generation and push.
+    #[serde(default)]
+    pub onboarding: onboarding::OnboardingSettings,
     /// Client settings towards the AAnF/NEF.
     #[serde(default)]
     pub client: ClientConfig,
@@ -146,6 +151,10 @@ pub struct PvsState {
     pub store: PvsStore,
     /// Configuration.
     pub cfg: Arc<PvsConfig>,
+    /// The client of the DCS Verifier, connected on first use ([`PvsState::verifier`]).
+    verifier: Arc<tokio::sync::OnceCell<snpn_dcs::client::VerifierClient>>,
+    /// The credential push adapters' shared state (tokens, AAA database pools).
+    pub push: Arc<onboarding::push::Pushers>,
 }
 
 impl PvsState {
@@ -205,7 +214,12 @@ pub async fn start(cfg: &PvsConfig) -> Result<Pvs, StartError> {
 
 /// Builds the PVS over an open store.
 pub async fn build(store: Store, cfg: &PvsConfig) -> Result<Pvs, StartError> {
-    for migrations in [store::MIGRATIONS, acme::MIGRATIONS, cmp::MIGRATIONS] {
+    for migrations in [
+        store::MIGRATIONS,
+        acme::MIGRATIONS,
+        cmp::MIGRATIONS,
+        onboarding::db::MIGRATIONS,
+    ] {
         store
             .migrate(migrations)
             .await
@@ -216,7 +230,10 @@ pub async fn build(store: Store, cfg: &PvsConfig) -> Result<Pvs, StartError> {
     let state = PvsState {
         store: PvsStore::new(store),
         cfg: Arc::new(cfg.clone()),
+        verifier: Arc::new(tokio::sync::OnceCell::new()),
+        push: Arc::new(onboarding::push::Pushers::new(&cfg.client)),
     };
+    onboarding::spawn_sweeper(state.clone());
     let router = admin::router(state.clone());
     let ua = ua::UaServer::new(state.clone())?;
     Ok(Pvs { router, ua, state })

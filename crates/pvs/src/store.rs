@@ -393,6 +393,19 @@ impl PvsStore {
     }
 
     /// The list entry of an onboarding SUPI.
+    /// A device by its UEID (how a third-party PVS, which never learns the SUPI, finds
+    /// an attested device).
+    pub async fn device_by_ueid(&self, ueid: &str) -> Result<Option<Device>, StoreError> {
+        let row = sqlx::query(
+            "SELECT supi, ueid, owner_id, identity, status FROM devices WHERE lower(ueid) = $1",
+        )
+        .bind(ueid.to_ascii_lowercase())
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.as_ref().map(device_from).transpose()
+    }
+
+    /// A device by its onboarding SUPI.
     pub async fn device(&self, supi: &str) -> Result<Option<Device>, StoreError> {
         let row = sqlx::query(
             "SELECT supi, ueid, owner_id, identity, status FROM devices WHERE supi = $1",

@@ -55,7 +55,8 @@ impl UaServer {
             "pvs-ua",
             est::router(state.clone())
                 .merge(acme::router(state.clone()))
-                .merge(cmp::router(state.clone())),
+                .merge(cmp::router(state.clone()))
+                .merge(crate::onboarding::router(state.clone())),
             cfg.ua.body_limit,
             cfg.ua.request_timeout_ms,
         );
@@ -149,6 +150,7 @@ impl UaServer {
                     device,
                     exporter,
                     secrets,
+                    attestation: Default::default(),
                 });
                 let router = router.layer(Extension(channel));
                 snpn_sbi::server::serve_connection(accepted.stream, router, watcher).await;

@@ -173,6 +173,19 @@ impl SbiClient {
         body: Option<(&str, Vec<u8>)>,
         idempotent: bool,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ClientError> {
+        self.send_raw_with(method, path, body, idempotent, &[])
+            .await
+    }
+
+    /// [`SbiClient::send_raw`] with extra request headers (e.g. `Idempotency-Key`).
+    pub async fn send_raw_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+        idempotent: bool,
+        headers: &[(&str, &str)],
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ClientError> {
         let url = format!("{}{}", self.base, path);
         let attempts = if idempotent { self.retries + 1 } else { 1 };
         let mut last = String::new();
@@ -183,6 +196,9 @@ impl SbiClient {
             let mut req = self.http.request(method.clone(), &url);
             if let Some(t) = &self.bearer {
                 req = req.header(AUTHORIZATION, format!("Bearer {t}"));
+            }
+            for (name, value) in headers {
+                req = req.header(*name, *value);
             }
             if let Some((ct, b)) = &body {
                 req = req.header(CONTENT_TYPE, *ct).body(b.clone());
@@ -226,6 +242,18 @@ impl SbiClient {
         body: Option<&B>,
         idempotent: bool,
     ) -> Result<SbiResponse<R>, ClientError> {
+        self.call_with(method, path, body, idempotent, &[]).await
+    }
+
+    /// [`SbiClient::call`] with extra request headers.
+    pub async fn call_with<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        idempotent: bool,
+        extra: &[(&str, &str)],
+    ) -> Result<SbiResponse<R>, ClientError> {
         let body = match body {
             Some(b) => Some((
                 "application/json",
@@ -233,7 +261,9 @@ impl SbiClient {
             )),
             None => None,
         };
-        let (status, headers, bytes) = self.send_raw(method, path, body, idempotent).await?;
+        let (status, headers, bytes) = self
+            .send_raw_with(method, path, body, idempotent, extra)
+            .await?;
         let location = headers
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())

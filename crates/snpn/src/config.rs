@@ -32,6 +32,10 @@ pub const ON_PLMN: &str = "001-01";
 pub const ON_NID: &str = "00000000001";
 /// PLMN of the manufacturer's DCS: the home network of onboarding SUPIs.
 pub const DCS_PLMN: &str = "999-70";
+/// PLMN of the SNPN the devices are onboarded into (the owner's SO-SNPN of the demo).
+pub const SO_PLMN: &str = "001-01";
+/// NID of that SO-SNPN.
+pub const SO_NID: &str = "000000000AB";
 /// FQDN of the Provisioning Server, the internal AKMA AF.
 pub const PVS_FQDN: &str = "pvs.snpn.example";
 /// FQDN of the external AF of the demo.
@@ -75,6 +79,23 @@ pub struct ToolsConfig {
     /// Token with the `admin` role at the PVS.
     #[serde(default)]
     pub pvs_admin_token: String,
+    /// Token with the `provisioning` role at the SO-SNPN's UDM (the PVS's push).
+    #[serde(default)]
+    pub so_udm_provisioning_token: String,
+    /// The SO-SNPN UDM's home network key (delivered to UEs with their credentials).
+    pub so_udm_hn_key: PublicHnKey,
+}
+
+/// The core of the SNPN the devices join (SO-SNPN): its own AMF, AUSF and UDM.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SoSnpnConfig {
+    /// AMF/SEAF of the SO-SNPN.
+    pub amf: AmfConfig,
+    /// AUSF of the SO-SNPN.
+    pub ausf: AusfConfig,
+    /// UDM/UDR of the SO-SNPN (the PVS pushes subscriptions to it).
+    pub udm: UdmConfig,
 }
 
 /// A whole deployment.
@@ -95,6 +116,8 @@ pub struct SnpnConfig {
     pub nef: NefConfig,
     /// Provisioning Server.
     pub pvs: PvsConfig,
+    /// The SO-SNPN's core.
+    pub so_snpn: SoSnpnConfig,
     /// CLI tools.
     pub tools: ToolsConfig,
 }
@@ -118,10 +141,16 @@ pub struct Addrs {
     pub pvs: SocketAddr,
     /// PVS Ua* (TLS-PSK) front door.
     pub pvs_ua: SocketAddr,
+    /// SO-SNPN AMF.
+    pub so_amf: SocketAddr,
+    /// SO-SNPN AUSF.
+    pub so_ausf: SocketAddr,
+    /// SO-SNPN UDM.
+    pub so_udm: SocketAddr,
 }
 
 impl Addrs {
-    /// The default loopback ports 7700–7707.
+    /// The default loopback ports 7700–7710.
     pub fn default_ports() -> Self {
         let a = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
         Self {
@@ -133,6 +162,9 @@ impl Addrs {
             nef: a(7705),
             pvs: a(7706),
             pvs_ua: a(7707),
+            so_amf: a(7708),
+            so_ausf: a(7709),
+            so_udm: a(7710),
         }
     }
 }
@@ -204,6 +236,9 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
     let (dcs_a, dcs_a_pub) = key(ProtectionScheme::ProfileA, 1)?;
     let (dcs_b, _) = key(ProtectionScheme::ProfileB, 2)?;
     let (udm_a, _) = key(ProtectionScheme::ProfileA, 1)?;
+    let (so_udm_a, so_udm_a_pub) = key(ProtectionScheme::ProfileA, 1)?;
+    let (so_ausf_tok, so_amf_tok, so_prov_tok) =
+        (generate_token(), generate_token(), generate_token());
     let t = |_: &str| generate_token();
     let (ausf_tok, amf_tok, ausf_aanf_tok, pvs_tok, nef_tok, admin_tok, prov_tok) = (
         t("ausf"),
@@ -225,6 +260,10 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
     let on_snn = format!(
         "5G:mnc001.mcc001.3gppnetwork.org:{}",
         ON_NID.to_ascii_uppercase()
+    );
+    let so_snn = format!(
+        "5G:mnc001.mcc001.3gppnetwork.org:{}",
+        SO_NID.to_ascii_uppercase()
     );
     Ok(SnpnConfig {
         amf: AmfConfig {
@@ -323,6 +362,13 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
                 client_id: "ext-af".into(),
                 client_secret: ext_secret.clone(),
                 af_fqdn: EXT_AF_FQDN.into(),
+                provisioning: vec![snpn_nef::provisioning::snpn_id(SO_PLMN, Some(SO_NID))],
+            }],
+            udms: vec![snpn_nef::provisioning::NefUdm {
+                plmn: SO_PLMN.into(),
+                nid: Some(SO_NID.into()),
+                url: url(addrs.so_udm),
+                token: so_prov_tok.clone(),
             }],
             token_lifetime_s: 3600,
             client: ClientConfig::default(),
@@ -347,7 +393,50 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
             est: EstSettings::default(),
             acme: snpn_pvs::acme::AcmeSettings::with_dcs(url(addrs.dcs), rp_tok.clone()),
             cmp: snpn_pvs::cmp::CmpSettings::default(),
+            onboarding: snpn_pvs::onboarding::OnboardingSettings::default(),
             client: ClientConfig::default(),
+        },
+        so_snpn: SoSnpnConfig {
+            amf: AmfConfig {
+                sbi: sbi(addrs.so_amf),
+                store: store.for_nf("so_amf", kek_file),
+                ausf: AusfPeer {
+                    url: url(addrs.so_ausf),
+                    token: so_amf_tok.clone(),
+                },
+                plmn: SO_PLMN.into(),
+                nid: Some(SO_NID.into()),
+                amf_id: "020040".into(),
+                registration_lifetime_s: 60,
+                client: ClientConfig::default(),
+            },
+            ausf: AusfConfig {
+                sbi: sbi(addrs.so_ausf),
+                store: store.for_nf("so_ausf", kek_file),
+                instance_id: uuid::Uuid::new_v4().to_string(),
+                clients: vec![cred("amf", &so_amf_tok, &["amf"])],
+                routes: vec![UdmRoute {
+                    name: "so-udm".into(),
+                    home_network: SO_PLMN.into(),
+                    peer: Peer {
+                        url: url(addrs.so_udm),
+                        token: so_ausf_tok.clone(),
+                    },
+                }],
+                aanf: None,
+                serving_networks: vec![so_snn],
+                context_lifetime_s: 60,
+                client: ClientConfig::default(),
+            },
+            udm: UdmConfig {
+                sbi: sbi(addrs.so_udm),
+                store: store.for_nf("so_udm", kek_file),
+                home_network_keys: vec![so_udm_a],
+                clients: vec![
+                    cred("ausf", &so_ausf_tok, &["ausf"]),
+                    cred("provisioning", &so_prov_tok, &["provisioning"]),
+                ],
+            },
         },
         tools: ToolsConfig {
             dcs_admin_token: admin_tok,
@@ -360,6 +449,8 @@ pub fn generate(addrs: Addrs, store: &StoreSpec, kek_file: &Path) -> Result<Snpn
             udm_provisioning_token: prov_tok,
             dcs_relying_party_token: rp_tok,
             pvs_admin_token: pvs_admin_tok,
+            so_udm_provisioning_token: so_prov_tok,
+            so_udm_hn_key: so_udm_a_pub,
         },
     })
 }

@@ -28,11 +28,11 @@ use snpn_dcs::client::VerifierClient;
 use snpn_models::ueau::AuthType;
 use snpn_pki::keys::KeyAlg;
 use snpn_rats::attester::Attester;
-use snpn_rats::ear::TrustTier;
 use snpn_rats::eat::Format;
 use snpn_rats::keys::Alg;
 use snpn_sbi::client::ClientConfig;
 use snpn_ue::onboard::{enroll_est, PvsChannel};
+use snpn_ue::provision;
 
 use crate::config::{SnpnConfig, StoreSpec};
 use crate::ops;
@@ -53,6 +53,12 @@ pub struct DemoArgs {
     /// Print one JSON object with the counts and timings instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Share of the UEs that also enroll a certificate over EST (seed 000).
+    #[arg(long, default_value_t = 0.5)]
+    pub est_share: f64,
+    /// Where to write the Mermaid sequence diagram of one UE's flow.
+    #[arg(long, default_value = "snpn-demo-flow.mmd")]
+    pub mermaid: std::path::PathBuf,
 }
 
 /// A deployment started for the demo or the benchmark, removed when dropped.
@@ -123,51 +129,86 @@ impl Deployment {
     }
 }
 
+/// The steps of one UE's onboarding, in order (names of the per-step timings).
+pub const STEPS: [&str; 8] = [
+    "register_on",
+    "akma_af",
+    "pvs_channel",
+    "attestation",
+    "est",
+    "credentials",
+    "deregister_on",
+    "join_snpn",
+];
+
 /// The outcome of one UE.
 #[derive(Debug, Default, Clone)]
 pub struct UeOutcome {
-    /// Registered.
+    /// Registered with the onboarding network.
     pub registered: bool,
     /// K_AF of the internal AF equals the UE's, and the SUPI it learned is right.
     pub internal_af: bool,
     /// K_AF of the external AF equals the UE's, and it learned no SUPI.
     pub external_af: bool,
-    /// The DCS affirmed the UE's evidence (bound to the PVS channel) in an EAR that verifies.
+    /// The PVS, as Relying Party, had the DCS affirm the UE's evidence bound to the channel.
     pub attested: bool,
-    /// The PVS issued a certificate over EST in the AKMA channel.
+    /// The PVS issued a certificate over EST in the AKMA channel (seed 000 UEs).
     pub enrolled: bool,
+    /// The UE received 3GPP credentials the SO-SNPN's UDM holds, stored and confirmed them.
+    pub provisioned: bool,
     /// The UE deregistered from the onboarding network.
     pub deregistered: bool,
-    /// Registration latency.
-    pub latency: Duration,
-    /// For the example printout: SUPI, SUCI, GUTI, A-KID, K_AF fingerprint, identity.
-    pub summary: Option<(String, String, String, String, String, String)>,
+    /// The UE registered with the SO-SNPN with its new credentials.
+    pub joined: bool,
+    /// Whether this UE follows seed 000 (AKMA + EST) as well as seed 001.
+    pub est: bool,
+    /// Time of each step done, in [`STEPS`] order.
+    pub steps: Vec<(&'static str, Duration)>,
+    /// The whole onboarding.
+    pub total: Duration,
+    /// For the example printout: SUPI, SUCI, GUTI, A-KID, K_AF fingerprint, identity,
+    /// SO-SNPN SUPI, SO-SNPN GUTI.
+    pub summary: Option<[String; 8]>,
     /// Error, if any.
     pub error: Option<String>,
 }
 
-/// Runs one UE end to end.
-pub async fn run_ue(
-    dep: &Deployment,
-    ue: DemoUe,
-    nef_token: &str,
-    verifier: &VerifierClient,
-) -> UeOutcome {
+impl UeOutcome {
+    /// Every step succeeded.
+    pub fn ok(&self) -> bool {
+        self.registered
+            && self.internal_af
+            && self.external_af
+            && self.attested
+            && (self.enrolled || !self.est)
+            && self.provisioned
+            && self.deregistered
+            && self.joined
+    }
+}
+
+/// Runs one UE end to end: registration with the onboarding network, AKMA (K_AF checked
+/// at the internal and an external AF), the AKMA TLS-PSK channel to the PVS, attestation
+/// with the PVS as Relying Party, EST enrollment when `est`, 3GPP credentials (pushed to the
+/// SO-SNPN's UDM, then delivered and confirmed), deregistration, registration with the
+/// SO-SNPN.
+pub async fn run_ue(dep: &Deployment, ue: DemoUe, nef_token: &str, est: bool) -> UeOutcome {
     let DemoUe {
         mut profile,
         attester,
     } = ue;
-    let mut out = UeOutcome::default();
-    let t0 = Instant::now();
-    let reg = snpn_ue::register(
-        &mut profile,
-        &dep.url(Nf::Amf),
-        true,
-        &ClientConfig::default(),
-    )
-    .await;
-    out.latency = t0.elapsed();
-    let reg = match reg {
+    let mut out = UeOutcome {
+        est,
+        ..UeOutcome::default()
+    };
+    let started = Instant::now();
+    let mut t = Instant::now();
+    let mut lap = |out: &mut UeOutcome, step: &'static str| {
+        out.steps.push((step, t.elapsed()));
+        t = Instant::now();
+    };
+    let client = ClientConfig::default();
+    let reg = match snpn_ue::register(&mut profile, &dep.url(Nf::Amf), true, &client).await {
         Ok(r) => r,
         Err(e) => {
             out.error = Some(format!("registration: {e}"));
@@ -175,6 +216,7 @@ pub async fn run_ue(
         }
     };
     out.registered = true;
+    lap(&mut out, "register_on");
     let tools = &dep.cfg.tools;
     let check = async {
         let (a_kid, ue_pvs) = snpn_ue::akma_key(
@@ -205,28 +247,29 @@ pub async fn run_ue(
         .await?;
         let external = ext.kaf.0 == *ue_ext.expose() && ext.supi.is_none();
         let fp = hex::encode(&Sha256::digest(ue_pvs.expose())[..8]);
-        anyhow::Ok((internal, external, fp, ue_pvs))
+        anyhow::Ok((internal, external, fp))
     };
-    let kaf = match check.await {
-        Ok((i, e, fp, kaf)) => {
+    match check.await {
+        Ok((i, e, fp)) => {
             out.internal_af = i;
             out.external_af = e;
-            out.summary = Some((
+            out.summary = Some([
                 profile.supi.clone(),
                 reg.suci,
                 reg.guti,
                 reg.a_kid,
                 fp,
                 String::new(),
-            ));
-            kaf
+                String::new(),
+                String::new(),
+            ]);
         }
         Err(e) => {
             out.error = Some(format!("AKMA: {e}"));
             return out;
         }
-    };
-    let _ = kaf;
+    }
+    lap(&mut out, "akma_af");
     // The UE opens the AKMA-secured channel to the PVS (TLS 1.3, PSK = K_AF).
     let mut channel = match PvsChannel::open(&profile, &dep.pvs_ua(), &dep.cfg.pvs.fqdn).await {
         Ok(c) => c,
@@ -235,52 +278,77 @@ pub async fn run_ue(
             return out;
         }
     };
-    // Attestation bound to that channel: its TLS exporter is the session's binding data.
-    let binding = channel.channel_binding;
-    let now = unix_now();
-    match verifier
-        .attest(Format::Cwt, Some(&binding), |nonce| {
-            attester.evidence(Format::Cwt, nonce, Some(&binding), now)
-        })
-        .await
-    {
-        Ok(ear) if ear.overall() == TrustTier::Affirming => out.attested = true,
-        Ok(ear) => {
-            out.error = Some(format!(
-                "attestation: {:?}: {}",
-                ear.overall(),
-                ear.submods
-                    .values()
-                    .flat_map(|a| a.reasons())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
-            return out;
-        }
+    lap(&mut out, "pvs_channel");
+    // Attestation: the PVS opens a DCS session bound to the channel; the UE's EAT answers it.
+    match provision::attest(&mut channel, &attester, Format::Cwt).await {
+        Ok(_) => out.attested = true,
         Err(e) => {
             out.error = Some(format!("attestation: {e}"));
             return out;
         }
     }
-    // EST inside the channel: a key pair made on the UE, a certificate from the owner's CA.
-    match enroll_est(&mut channel, KeyAlg::P256).await {
-        Ok(e) => {
-            out.enrolled = true;
-            if let Some(s) = out.summary.as_mut() {
-                s.5 = e.identity.to_string();
+    lap(&mut out, "attestation");
+    if est {
+        // EST inside the channel: a key pair made on the UE, a certificate from the owner's CA.
+        match enroll_est(&mut channel, KeyAlg::P256).await {
+            Ok(e) => {
+                out.enrolled = true;
+                if let Some(s) = out.summary.as_mut() {
+                    s[5] = e.identity.to_string();
+                }
+            }
+            Err(e) => {
+                out.error = Some(format!("EST: {e}"));
+                return out;
+            }
+        }
+        lap(&mut out, "est");
+    }
+    // 3GPP credentials: pushed to the SO-SNPN's UDM by the PVS, then delivered; stored and
+    // confirmed by the UE.
+    let provisioned = async {
+        let d = provision::fetch_credentials(&mut channel).await?;
+        profile.snpn = Some(provision::snpn_profile(&d)?);
+        provision::confirm(&mut channel, &d.onboarding_id).await?;
+        Ok::<_, snpn_ue::onboard::OnboardError>(d)
+    };
+    match provisioned.await {
+        Ok(d) => {
+            out.provisioned = true;
+            if let (Some(s), Some(t)) = (out.summary.as_mut(), d.three_gpp.as_ref()) {
+                s[6] = t.supi.clone();
             }
         }
         Err(e) => {
-            out.error = Some(format!("EST: {e}"));
+            out.error = Some(format!("credentials: {e}"));
             return out;
         }
     }
+    lap(&mut out, "credentials");
     drop(channel);
-    // Seed step 5: leave the onboarding network.
-    match snpn_ue::deregister(&mut profile, &ClientConfig::default()).await {
+    // Leave the onboarding network, then join the SO-SNPN with the new credentials.
+    match snpn_ue::deregister(&mut profile, &client).await {
         Ok(_) => out.deregistered = true,
-        Err(e) => out.error = Some(format!("deregistration: {e}")),
+        Err(e) => {
+            out.error = Some(format!("deregistration: {e}"));
+            return out;
+        }
     }
+    lap(&mut out, "deregister_on");
+    match provision::join(&mut profile, &dep.url(Nf::SoAmf), &client).await {
+        Ok(r) => {
+            out.joined = true;
+            if let Some(s) = out.summary.as_mut() {
+                s[7] = r.guti;
+            }
+        }
+        Err(e) => {
+            out.error = Some(format!("joining the SNPN: {e}"));
+            return out;
+        }
+    }
+    lap(&mut out, "join_snpn");
+    out.total = started.elapsed();
     out
 }
 
@@ -386,6 +454,125 @@ pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+/// The demo's owner policy: 3GPP credentials from MSIN 1 of the SO-SNPN, pushed straight
+/// to the SO-SNPN's UDM; re-onboarding keeps them.
+pub fn direct_policy(dep: &Deployment) -> serde_json::Value {
+    let hn = &dep.cfg.tools.so_udm_hn_key;
+    json!({
+        "threeGpp": {
+            "msinFirst": 1,
+            "msinLast": 9_999_999_999u64,
+            "op": hex::encode(rand::random::<[u8; 16]>()),
+            "hnKey": {"scheme": hn.scheme, "id": hn.id, "publicKey": hn.public_key},
+            "push": {"via": "udm", "url": dep.url(Nf::SoUdm), "token": dep.cfg.tools.so_udm_provisioning_token}
+        },
+        "reonboarding": "keep"
+    })
+}
+
+/// Creates owner `owner` (the SO-SNPN 001-01 / 000000000AB) with `policy` and lists the UEs
+/// (onboarding SUPI and UEID) it bought.
+pub async fn prepare_owner(
+    dep: &Deployment,
+    owner: &str,
+    policy: &serde_json::Value,
+    ues: &[DemoUe],
+) -> Result<()> {
+    let url = dep.url(Nf::Pvs);
+    let token = &dep.cfg.tools.pvs_admin_token;
+    ops::pvs_owner(&url, token, owner, "Demo Factory").await?;
+    ops::pvs_policy(&url, token, owner, policy).await?;
+    let devices: Vec<(String, Option<String>)> = ues
+        .iter()
+        .map(|u| (u.profile.supi.clone(), u.profile.ueid.clone()))
+        .collect();
+    ops::pvs_enlist_devices(&url, token, owner, &devices, 16).await
+}
+
+/// p50 and p99 of each step over the UEs that did it, in milliseconds.
+pub fn step_percentiles(outcomes: &[UeOutcome]) -> Vec<(&'static str, usize, f64, f64)> {
+    STEPS
+        .iter()
+        .map(|step| {
+            let mut d: Vec<Duration> = outcomes
+                .iter()
+                .flat_map(|o| o.steps.iter().filter(|(s, _)| s == step).map(|(_, d)| *d))
+                .collect();
+            d.sort();
+            (
+                *step,
+                d.len(),
+                percentile_ms(&d, 0.5),
+                percentile_ms(&d, 0.99),
+            )
+        })
+        .collect()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The Mermaid sequence diagram of one UE's onboarding (with its timings).
+pub fn mermaid(o: &UeOutcome) -> String {
+    let ms = |step: &str| {
+        o.steps
+            .iter()
+            .find(|(s, _)| *s == step)
+            .map(|(_, d)| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    let s = o.summary.clone().unwrap_or_default();
+    let mut m = String::from("sequenceDiagram\n    autonumber\n");
+    m.push_str("    participant UE\n    participant AMF as ON AMF\n    participant AUSF as ON AUSF\n    participant DCS as DCS (UDM, Verifier)\n    participant AAnF\n    participant PVS\n    participant SOUDM as SO-SNPN UDM\n    participant SOAMF as SO-SNPN AMF/AUSF\n");
+    m.push_str(&format!(
+        "    Note over UE,DCS: register_on {}\n",
+        ms("register_on")
+    ));
+    m.push_str(&format!(
+        "    UE->>AMF: REGISTRATION REQUEST (SUCI {})\n",
+        s[1]
+    ));
+    m.push_str("    AMF->>AUSF: Nausf_UEAuthentication_Authenticate\n    AUSF->>DCS: Nudm_UEAU_Get (generate-auth-data)\n    DCS-->>AUSF: 5G HE AV\n    AUSF-->>AMF: 5G SE AV\n    AMF->>UE: AUTHENTICATION REQUEST\n    UE->>AMF: AUTHENTICATION RESPONSE (RES*)\n    AMF->>AUSF: 5g-aka-confirmation\n    AUSF->>AAnF: Naanf_AKMA_AnchorKey_Register (A-KID, K_AKMA)\n");
+    m.push_str(&format!("    AMF->>UE: REGISTRATION ACCEPT ({})\n", s[2]));
+    m.push_str(&format!(
+        "    Note over UE,PVS: pvs_channel {}\n",
+        ms("pvs_channel")
+    ));
+    m.push_str(&format!(
+        "    UE->>PVS: ClientHello (PSK identity 3GPP-AKMA{})\n",
+        s[3]
+    ));
+    m.push_str("    PVS->>AAnF: Naanf_AKMA_ApplicationKey_Get\n    AAnF-->>PVS: K_AF, SUPI\n    PVS-->>UE: TLS 1.3 psk_dhe_ke established\n");
+    m.push_str(&format!(
+        "    Note over UE,PVS: attestation {}\n",
+        ms("attestation")
+    ));
+    m.push_str("    UE->>PVS: POST /onboarding/v1/attestation\n    PVS->>DCS: newSession (binding = TLS exporter)\n    DCS-->>PVS: nonce\n    PVS-->>UE: nonce, binding\n    UE->>PVS: EAT (UEID, nonce, binding), ES256\n    PVS->>DCS: evidence\n    DCS-->>PVS: EAR (affirming)\n    PVS-->>UE: affirming\n");
+    if o.est {
+        m.push_str(&format!("    Note over UE,PVS: est {}\n", ms("est")));
+        m.push_str(&format!(
+            "    UE->>PVS: EST simpleenroll (CSR for {})\n    PVS-->>UE: certificate\n",
+            s[5]
+        ));
+    }
+    m.push_str(&format!(
+        "    Note over UE,SOUDM: credentials {}\n",
+        ms("credentials")
+    ));
+    m.push_str(&format!("    UE->>PVS: POST /onboarding/v1/credentials\n    PVS->>SOUDM: PUT authentication-subscription {} (Idempotency-Key)\n    SOUDM-->>PVS: 201 Created\n    PVS-->>UE: SUPI, K, OPc, AMF, HN key\n    UE->>PVS: confirm\n", s[6]));
+    m.push_str(&format!(
+        "    Note over UE,AMF: deregister_on {}\n    UE->>AMF: DEREGISTRATION REQUEST\n",
+        ms("deregister_on")
+    ));
+    m.push_str(&format!(
+        "    Note over UE,SOAMF: join_snpn {}\n",
+        ms("join_snpn")
+    ));
+    m.push_str(&format!("    UE->>SOAMF: REGISTRATION REQUEST (SUCI of {})\n    SOAMF->>SOUDM: generate-auth-data\n    SOAMF->>UE: 5G AKA, REGISTRATION ACCEPT ({})\n", s[6], s[7]));
+    m
+}
+
 /// Runs `snpn demo`.
 pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     let dep = Arc::new(Deployment::start(args.store.as_deref()).await?);
@@ -399,12 +586,9 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
     use futures::StreamExt;
     let ues = manufacture_devices(dep, 1, args.ues, true, Alg::Es256).await?;
-    // The SNPN owner bought them: its PVS lists their onboarding SUPIs.
-    let pvs_token = &dep.cfg.tools.pvs_admin_token;
-    ops::pvs_owner(&dep.url(Nf::Pvs), pvs_token, "demo", "Demo Factory").await?;
-    let supis: Vec<String> = ues.iter().map(|u| u.profile.supi.clone()).collect();
-    ops::pvs_enlist(&dep.url(Nf::Pvs), pvs_token, "demo", &supis, 16).await?;
-    let verifier = verifier_client(dep).await?;
+    // The SNPN owner bought them: its PVS lists their onboarding SUPIs and UEIDs, and its
+    // policy says which credentials they get and where they go.
+    prepare_owner(dep, "demo", &direct_policy(dep), &ues).await?;
     let tools = &dep.cfg.tools;
     let nef_token = ops::nef_token(
         &dep.url(Nf::Nef),
@@ -421,14 +605,15 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
         )
     };
     let started = Instant::now();
-    let outcomes: Vec<UeOutcome> = futures::stream::iter(ues)
-        .map(|ue| {
+    let outcomes: Vec<UeOutcome> = futures::stream::iter(ues.into_iter().enumerate())
+        .map(|(i, ue)| {
             let dep = dep.clone();
             let token = nef_token.clone();
             let bar = bar.clone();
-            let verifier = verifier.clone();
+            // Half follow seed 000 too (a certificate over EST), half seed 001 alone.
+            let est = (i as f64) < f64::from(args.ues) * args.est_share;
             async move {
-                let o = run_ue(&dep, ue, &token, &verifier).await;
+                let o = run_ue(&dep, ue, &token, est).await;
                 bar.inc(1);
                 o
             }
@@ -438,39 +623,54 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
         .await;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    let ok = outcomes
-        .iter()
-        .filter(|o| {
-            o.registered
-                && o.internal_af
-                && o.external_af
-                && o.attested
-                && o.enrolled
-                && o.deregistered
-        })
-        .count();
+    let ok = outcomes.iter().filter(|o| o.ok()).count();
     let failed = outcomes.len() - ok;
-    let mut lat: Vec<Duration> = outcomes
+    let joined = outcomes.iter().filter(|o| o.joined).count();
+    let mut total: Vec<Duration> = outcomes
         .iter()
-        .filter(|o| o.registered)
-        .map(|o| o.latency)
+        .filter(|o| o.ok())
+        .map(|o| o.total)
         .collect();
-    lat.sort();
-    let rate = f64::from(args.ues) / elapsed.as_secs_f64().max(1e-9);
-    let (p50, p99) = (percentile_ms(&lat, 0.5), percentile_ms(&lat, 0.99));
+    total.sort();
+    let rate = ok as f64 / elapsed.as_secs_f64().max(1e-9);
+    let (p50, p99) = (percentile_ms(&total, 0.5), percentile_ms(&total, 0.99));
+    let steps = step_percentiles(&outcomes);
+    let example = outcomes
+        .iter()
+        .filter(|o| o.ok())
+        .max_by_key(|o| o.est)
+        .cloned();
+    let mermaid_path = args.mermaid.clone();
+    if let Some(o) = &example {
+        std::fs::write(&mermaid_path, mermaid(o))
+            .with_context(|| format!("writing {}", mermaid_path.display()))?;
+    }
     if args.json {
+        let steps_ms: serde_json::Map<String, serde_json::Value> = steps
+            .iter()
+            .filter(|(_, n, _, _)| *n > 0)
+            .map(|(s, n, a, b)| {
+                (
+                    s.to_string(),
+                    json!({"n": n, "p50": round3(*a), "p99": round3(*b)}),
+                )
+            })
+            .collect();
         println!(
             "{}",
-            json!({"ues": args.ues, "ok": ok, "failed": failed,
+            json!({"ues": args.ues, "onboarded": ok, "failed": failed, "joined_snpn": joined,
                    "rate_per_s": (rate * 100.0).round() / 100.0,
-                   "p50_ms": (p50 * 1000.0).round() / 1000.0,
-                   "p99_ms": (p99 * 1000.0).round() / 1000.0})
+                   "p50_ms": round3(p50), "p99_ms": round3(p99),
+                   "steps_ms": steps_ms})
         );
     } else {
         let count = |f: fn(&UeOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+        let est_n = count(|o| o.est);
         println!(
-                "snpn demo: {} UEs onboard: DCS, onboarding network, AKMA, attestation, EST with the PVS",
-            args.ues
+            "snpn demo: {} UEs onboard into SNPN {} / {}: onboarding network, AKMA, attestation (PVS as Relying Party), EST ({est_n} UEs), 3GPP credentials pushed to the SO-SNPN's UDM, then they join it",
+            args.ues,
+            crate::config::SO_PLMN,
+            crate::config::SO_NID
         );
         let urls: Vec<String> = Nf::ALL
             .iter()
@@ -478,59 +678,93 @@ async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
             .collect();
         println!("  {}", urls.join(", "));
         println!();
-        println!("  {:<58} ok", "step");
         println!(
-            "  {:<58} {}/{}",
-            "registered: SUCI, 5G AKA or EAP-AKA' via the DCS, NAS MAC",
-            count(|o| o.registered),
-            args.ues
+            "  {:<62} {:>7} {:>9} {:>9}",
+            "step", "ok", "p50 ms", "p99 ms"
         );
-        println!(
-            "  {:<58} {}/{}",
-            "K_AF of the PVS via the AAnF = UE's K_AF, SUPI right",
-            count(|o| o.internal_af),
-            args.ues
-        );
-        println!(
-            "  {:<58} {}/{}",
-            "K_AF of an external AF via the NEF = UE's, no SUPI",
-            count(|o| o.external_af),
-            args.ues
-        );
-        println!(
-            "  {:<58} {}/{}",
-            "DCS appraised the UE's EAT bound to the PVS channel",
-            count(|o| o.attested),
-            args.ues
-        );
-        println!(
-            "  {:<58} {}/{}",
-            "EST in the AKMA TLS-PSK channel: certificate issued",
-            count(|o| o.enrolled),
-            args.ues
-        );
-        println!(
-            "  {:<58} {}/{}",
-            "deregistered from the onboarding network",
-            count(|o| o.deregistered),
-            args.ues
-        );
-        if let Some((supi, suci, guti, a_kid, fp, identity)) =
-            outcomes.iter().find_map(|o| o.summary.clone())
-        {
+        let rows: [(&str, &str, usize, usize); 8] = [
+            (
+                "register_on",
+                "registered with the ON: SUCI, 5G AKA/EAP-AKA' via the DCS",
+                count(|o| o.registered),
+                args.ues as usize,
+            ),
+            (
+                "akma_af",
+                "K_AF at the PVS (AAnF) and an external AF (NEF) = UE's",
+                count(|o| o.internal_af && o.external_af),
+                args.ues as usize,
+            ),
+            (
+                "pvs_channel",
+                "AKMA TLS-PSK channel to the PVS (TLS 1.3, psk_dhe_ke)",
+                count(|o| o.steps.iter().any(|s| s.0 == "pvs_channel")),
+                args.ues as usize,
+            ),
+            (
+                "attestation",
+                "EAT bound to the channel; DCS affirms; PVS checks UEID",
+                count(|o| o.attested),
+                args.ues as usize,
+            ),
+            (
+                "est",
+                "EST in the channel: certificate from the owner's CA",
+                count(|o| o.enrolled),
+                est_n,
+            ),
+            (
+                "credentials",
+                "3GPP credentials pushed to the SO-SNPN UDM, delivered",
+                count(|o| o.provisioned),
+                args.ues as usize,
+            ),
+            (
+                "deregister_on",
+                "deregistered from the onboarding network",
+                count(|o| o.deregistered),
+                args.ues as usize,
+            ),
+            (
+                "join_snpn",
+                "registered with the SO-SNPN with the new credentials",
+                count(|o| o.joined),
+                args.ues as usize,
+            ),
+        ];
+        for (step, label, n, of) in rows {
+            let (_, _, a, b) = steps
+                .iter()
+                .find(|x| x.0 == step)
+                .copied()
+                .unwrap_or_default();
+            println!(
+                "  {:<62} {:>7} {a:>9.2} {b:>9.2}",
+                label,
+                format!("{n}/{of}")
+            );
+        }
+        if let Some(o) = &example {
+            let [supi, suci, guti, a_kid, fp, identity, snpn_supi, snpn_guti] =
+                o.summary.clone().unwrap_or_default();
             println!();
             println!("  example UE {supi}");
-            println!("    SUCI   {suci}");
-            println!("    GUTI   {guti}");
-            println!("    A-KID  {a_kid}");
-            println!("    K_AF   sha256:{fp} (UE = PVS)");
-            println!("    cert   {identity}");
+            println!("    SUCI          {suci}");
+            println!("    GUTI (ON)     {guti}");
+            println!("    A-KID         {a_kid}");
+            println!("    K_AF          sha256:{fp} (UE = PVS)");
+            if !identity.is_empty() {
+                println!("    certificate   {identity}");
+            }
+            println!("    SNPN SUPI     {snpn_supi}");
+            println!("    GUTI (SNPN)   {snpn_guti}");
+            println!("    flow          {} (Mermaid)", mermaid_path.display());
         }
         for e in outcomes.iter().filter_map(|o| o.error.as_deref()).take(5) {
             println!("  error: {e}");
         }
         println!();
-        println!("  {ok} ok, {failed} failed; {rate:.1} registrations/s, p50 {p50:.2} ms, p99 {p99:.2} ms");
+        println!("  {ok} onboarded, {failed} failed, {joined} joined the SNPN; {rate:.1} onboardings/s, p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS

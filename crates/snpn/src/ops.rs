@@ -108,6 +108,7 @@ pub fn manufacture(
         registration: None,
         akma: None,
         credentials: None,
+        snpn: None,
         attestation: Some(AttestationProfile {
             alg,
             key_file: key_file.to_owned(),
@@ -245,15 +246,50 @@ pub async fn pvs_enlist(
     supis: &[String],
     concurrency: usize,
 ) -> Result<()> {
+    let devices: Vec<(String, Option<String>)> = supis.iter().map(|s| (s.clone(), None)).collect();
+    pvs_enlist_devices(pvs_url, token, owner, &devices, concurrency).await
+}
+
+/// Sets an owner's credential policy at the PVS.
+pub async fn pvs_policy(
+    pvs_url: &str,
+    token: &str,
+    owner: &str,
+    policy: &serde_json::Value,
+) -> Result<()> {
+    let client = SbiClient::new(pvs_url, &ClientConfig::default())?.with_bearer(token);
+    client
+        .put::<_, serde_json::Value>(
+            &format!("/pvs-admin/v1/owners/{owner}/credential-policy"),
+            policy,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| anyhow!("credential policy of {owner}: {e}"))
+}
+
+/// Puts devices (onboarding SUPI and UEID) on an owner's list at the PVS, `concurrency` at
+/// a time.
+pub async fn pvs_enlist_devices(
+    pvs_url: &str,
+    token: &str,
+    owner: &str,
+    devices: &[(String, Option<String>)],
+    concurrency: usize,
+) -> Result<()> {
     use futures::StreamExt;
     let client = SbiClient::new(pvs_url, &ClientConfig::default())?.with_bearer(token);
     let path = format!("/pvs-admin/v1/owners/{owner}/devices");
-    let results: Vec<Result<()>> = futures::stream::iter(supis.iter())
-        .map(|supi| {
+    let results: Vec<Result<()>> = futures::stream::iter(devices.iter())
+        .map(|(supi, ueid)| {
             let (client, path) = (client.clone(), path.clone());
+            let mut body = serde_json::json!({"supi": supi});
+            if let Some(u) = ueid {
+                body["ueid"] = serde_json::Value::String(u.clone());
+            }
             async move {
                 client
-                    .post::<_, serde_json::Value>(&path, &serde_json::json!({"supi": supi}))
+                    .post::<_, serde_json::Value>(&path, &body)
                     .await
                     .map(|_| ())
                     .map_err(|e| anyhow!("listing {supi}: {e}"))

@@ -35,16 +35,25 @@ pub enum Nf {
     Nef,
     /// Provisioning Server.
     Pvs,
+    /// UDM of the SO-SNPN.
+    SoUdm,
+    /// AUSF of the SO-SNPN.
+    SoAusf,
+    /// AMF of the SO-SNPN.
+    SoAmf,
 }
 
 impl Nf {
     /// All functions, in start order.
-    pub const ALL: [Nf; 7] = [
+    pub const ALL: [Nf; 10] = [
         Nf::Udm,
         Nf::Dcs,
         Nf::Aanf,
         Nf::Ausf,
         Nf::Amf,
+        Nf::SoUdm,
+        Nf::SoAusf,
+        Nf::SoAmf,
         Nf::Nef,
         Nf::Pvs,
     ];
@@ -59,6 +68,9 @@ impl Nf {
             Nf::Aanf => "aanf",
             Nf::Nef => "nef",
             Nf::Pvs => "pvs",
+            Nf::SoUdm => "so-udm",
+            Nf::SoAusf => "so-ausf",
+            Nf::SoAmf => "so-amf",
         }
     }
 
@@ -71,6 +83,9 @@ impl Nf {
             Nf::Aanf => &cfg.aanf.sbi,
             Nf::Nef => &cfg.nef.sbi,
             Nf::Pvs => &cfg.pvs.sbi,
+            Nf::SoUdm => &cfg.so_snpn.udm.sbi,
+            Nf::SoAusf => &cfg.so_snpn.ausf.sbi,
+            Nf::SoAmf => &cfg.so_snpn.amf.sbi,
         }
     }
 
@@ -83,6 +98,13 @@ impl Nf {
             Nf::Dcs => plain(snpn_dcs::router(&cfg.dcs).await),
             Nf::Aanf => plain(snpn_aanf::router(&cfg.aanf).await.map(|r| r.0)),
             Nf::Nef => plain(snpn_nef::router(&cfg.nef).await.map(|r| r.0)),
+            Nf::SoUdm => plain(
+                snpn_udm::router(&cfg.so_snpn.udm, "so_udm")
+                    .await
+                    .map(|r| r.0),
+            ),
+            Nf::SoAusf => plain(snpn_ausf::router(&cfg.so_snpn.ausf).await.map(|r| r.0)),
+            Nf::SoAmf => plain(snpn_amf::router(&cfg.so_snpn.amf).await.map(|r| r.0)),
             Nf::Pvs => snpn_pvs::start(&cfg.pvs)
                 .await
                 .map(|p| (p.router, Some(p.ua))),
@@ -101,7 +123,7 @@ impl FromStr for Nf {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Nf::ALL.into_iter().find(|n| n.name() == s).ok_or_else(|| {
-            format!("unknown network function {s:?}; one of amf, ausf, udm, dcs, aanf, nef, pvs")
+            format!("unknown network function {s:?}; one of amf, ausf, udm, dcs, aanf, nef, pvs, so-amf, so-ausf, so-udm")
         })
     }
 }
@@ -223,6 +245,9 @@ pub async fn start_ephemeral_with(
         nef: addr(Nf::Nef),
         pvs: addr(Nf::Pvs),
         pvs_ua: ua_listener.local_addr()?,
+        so_amf: addr(Nf::SoAmf),
+        so_ausf: addr(Nf::SoAusf),
+        so_udm: addr(Nf::SoUdm),
     };
     let mut cfg = generate(addrs, store, kek_file)?;
     adjust(&mut cfg);

@@ -522,6 +522,7 @@ async fn third_party_pvs_through_the_nef_and_serverkeygen() {
             client_id: "pvs-3p".into(),
             client_secret: "third-party-pvs-secret-0123456789".into(),
             af_fqdn: c.pvs.fqdn.clone(),
+            provisioning: Vec::new(),
         });
         c.pvs.akma = snpn_pvs::AkmaSource::Nef {
             url: format!("http://{}", c.nef.sbi.listen),

@@ -451,6 +451,9 @@ async fn multi_process_deployment() {
             nef: free(),
             pvs: free(),
             pvs_ua: free(),
+            so_amf: free(),
+            so_ausf: free(),
+            so_udm: free(),
         };
         let spec = match &store {
             Some(url) => StoreSpec::Postgres {
@@ -465,7 +468,9 @@ async fn multi_process_deployment() {
         let cfg_path = dir.join("config.toml");
         cfg.save(&cfg_path).unwrap();
         let mut children = Vec::new();
-        for nf in ["udm", "dcs", "aanf", "ausf", "amf", "nef", "pvs"] {
+        for nf in [
+            "udm", "dcs", "aanf", "ausf", "amf", "nef", "pvs", "so-udm", "so-ausf", "so-amf",
+        ] {
             children.push(
                 std::process::Command::new(env!("CARGO_BIN_EXE_snpn"))
                     .args(["serve", nf, "--config"])
@@ -477,7 +482,16 @@ async fn multi_process_deployment() {
             );
         }
         for a in [
-            addrs.amf, addrs.ausf, addrs.udm, addrs.dcs, addrs.aanf, addrs.nef, addrs.pvs,
+            addrs.amf,
+            addrs.ausf,
+            addrs.udm,
+            addrs.dcs,
+            addrs.aanf,
+            addrs.nef,
+            addrs.pvs,
+            addrs.so_udm,
+            addrs.so_ausf,
+            addrs.so_amf,
         ] {
             let mut up = false;
             for _ in 0..100 {

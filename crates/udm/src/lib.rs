@@ -418,12 +418,19 @@ fn ue_id(s: &str) -> Result<Supi, ApiError> {
         .map_err(|e: snpn_crypto::Error| ApiError::invalid_param("{ueId}", e.to_string()))
 }
 
+/// The header by which a provisioner makes a PUT idempotent (draft-ietf-httpapi-idempotency-key-header).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// Provisions (creates or replaces) a subscriber's authentication subscription; snpn's
-/// PUT on the TS 29.505 resource.
+/// PUT on the TS 29.505 resource. With an `Idempotency-Key` equal to the one that wrote
+/// the stored subscription, nothing changes (SQN_HE is kept).
 #[utoipa::path(
     put,
     path = "/nudr-dr/v2/subscription-data/{ueId}/authentication-data/authentication-subscription",
-    params(("ueId" = String, Path, description = "SUPI", pattern = "^(imsi-[0-9]{5,15}|nai-.+)$")),
+    params(
+        ("ueId" = String, Path, description = "SUPI", pattern = "^(imsi-[0-9]{5,15}|nai-.+)$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "the provisioner's key for this provisioning"),
+    ),
     request_body = AuthenticationSubscription,
     responses(
         (status = 201, description = "Created", body = AuthenticationSubscription),
@@ -439,9 +446,21 @@ fn ue_id(s: &str) -> Result<Supi, ApiError> {
 async fn put_auth_subscription(
     State(s): State<UdmState>,
     Path(ue): Path<String>,
+    headers: HeaderMap,
     SbiJson(sub): SbiJson<AuthenticationSubscription>,
 ) -> Result<Response, ApiError> {
     let supi = ue_id(&ue)?.to_string();
+    let idempotency_key = headers
+        .get(IDEMPOTENCY_KEY)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 128)
+                .ok_or_else(|| {
+                    ApiError::invalid_param("Idempotency-Key", "1 to 128 visible characters")
+                })
+        })
+        .transpose()?;
     if let Some(inner) = &sub.supi {
         if *inner != supi {
             return Err(ApiError::invalid_param("/supi", "differs from {ueId}"));
@@ -471,6 +490,27 @@ async fn put_auth_subscription(
         r.parse::<snpn_crypto::ids::RoutingIndicator>()
             .map_err(|e| ApiError::invalid_param("/routingId", e.to_string()))?;
     }
+    // A repeated push of the same provisioning changes nothing: above all, it must not
+    // reset SQN_HE once the UE has authenticated with the subscription.
+    if let Some(key) = idempotency_key {
+        if s.subs
+            .idempotency_key(&supi)
+            .await
+            .map_err(db)?
+            .flatten()
+            .as_deref()
+            == Some(key)
+        {
+            tracing::info!(supi = %supi, "authentication subscription: repeated provisioning, unchanged");
+            let body = AuthenticationSubscription {
+                enc_permanent_key: None,
+                enc_opc_key: None,
+                supi: Some(supi),
+                ..sub
+            };
+            return Ok((StatusCode::OK, Json(body)).into_response());
+        }
+    }
     let upsert = s
         .subs
         .upsert(&NewSubscriber {
@@ -483,6 +523,7 @@ async fn put_auth_subscription(
             ind_bits: u32::from(sub.sequence_number.ind_length),
             akma_allowed: sub.akma_allowed,
             routing_id: sub.routing_id.as_deref(),
+            idempotency_key,
         })
         .await
         .map_err(db)?;

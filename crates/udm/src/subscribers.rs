@@ -10,10 +10,11 @@ use snpn_store::sqlx::{self, Row};
 use snpn_store::{now_ms, Migration, Store, StoreError};
 
 /// Schema of the subscriber tables (shared by the UDM and the DCS, each in its own store).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "subscribers and auth events",
-    sql: "CREATE TABLE subscribers (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "subscribers and auth events",
+        sql: "CREATE TABLE subscribers (
             supi TEXT PRIMARY KEY,
             auth_method TEXT NOT NULL,
             k {bytes} NOT NULL,
@@ -37,7 +38,13 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL
           );
           CREATE INDEX auth_events_supi ON auth_events (supi)",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "idempotency key of the provisioning that wrote a subscription",
+        sql: "ALTER TABLE subscribers ADD COLUMN idempotency_key TEXT",
+    },
+];
 
 /// A subscriber as the ARPF needs it.
 pub struct Subscriber {
@@ -79,6 +86,8 @@ pub struct NewSubscriber<'a> {
     pub akma_allowed: bool,
     /// Routing indicator.
     pub routing_id: Option<&'a str>,
+    /// The provisioner's idempotency key (a repeated PUT with it changes nothing).
+    pub idempotency_key: Option<&'a str>,
 }
 
 /// Summary of a stored subscription, without keys.
@@ -160,8 +169,8 @@ impl Subscribers {
             .rows_affected()
             > 0;
         sqlx::query(
-            "INSERT INTO subscribers (supi, auth_method, k, opc, amf, algorithm_id, sqn, ind_bits, akma_allowed, routing_id, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO subscribers (supi, auth_method, k, opc, amf, algorithm_id, sqn, ind_bits, akma_allowed, routing_id, updated_at, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(s.supi)
         .bind(method_str(s.auth_method))
@@ -174,6 +183,7 @@ impl Subscribers {
         .bind(i64::from(s.akma_allowed))
         .bind(s.routing_id)
         .bind(now_ms())
+        .bind(s.idempotency_key)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -182,6 +192,17 @@ impl Subscribers {
         } else {
             Upsert::Created
         })
+    }
+
+    /// The idempotency key of the provisioning that wrote `supi`'s subscription, if any
+    /// (outer `None`: no subscription).
+    pub async fn idempotency_key(&self, supi: &str) -> Result<Option<Option<String>>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT idempotency_key FROM subscribers WHERE supi = $1")
+                .bind(supi)
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(row.map(|r| r.0))
     }
 
     /// Deletes a subscription; false if there was none.

@@ -12,6 +12,7 @@ pub mod acme;
 pub mod cmp;
 pub mod onboard;
 pub mod profile;
+pub mod provision;
 pub mod session;
 
 use snpn_crypto::akma::{self, AfId, UaProtocolId};

@@ -88,6 +88,47 @@ pub struct UeProfile {
     /// The certificate obtained by onboarding, and where its files are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<CertCredentials>,
+    /// The credentials of the SO-SNPN the PVS provisioned (seed 001 step 2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snpn: Option<SnpnProfile>,
+}
+
+/// What the PVS provisioned for the SO-SNPN: 3GPP credentials (a second USIM profile) and
+/// AAA credentials.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SnpnProfile {
+    /// The onboarding that provisioned them.
+    pub onboarding_id: String,
+    /// PLMN ID of the SO-SNPN, `MCC-MNC`.
+    pub plmn: String,
+    /// Its NID.
+    pub nid: String,
+    /// The USIM profile of the SO-SNPN (SUPI, K, OPc, home network key, SQN array, and
+    /// the registration once joined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usim: Option<Box<UeProfile>>,
+    /// Username and password at the service provider's AAA server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aaa: Option<AaaLogin>,
+}
+
+/// A username and password (EAP-TTLS/PAP).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AaaLogin {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for AaaLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AaaLogin")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A certificate credential (files relative to the UE file; the key file is 0600).

@@ -167,7 +167,6 @@ pub(crate) struct AcmeState {
     pvs: PvsState,
     db: AcmeDb,
     nonces: Arc<Nonces>,
-    verifier: Arc<tokio::sync::OnceCell<snpn_dcs::client::VerifierClient>>,
     /// The http-01 validation client, built once (connection pools, no per-validation
     /// TLS context).
     http01: reqwest::Client,
@@ -188,7 +187,6 @@ pub fn router(state: PvsState) -> Router {
             capacity: state.cfg.acme.nonce_capacity,
             lifetime_s: state.cfg.acme.nonce_lifetime_s,
         }),
-        verifier: Arc::new(tokio::sync::OnceCell::new()),
         http01: validate::http01_client(&state.cfg.acme),
         pvs: state,
     };

@@ -13,7 +13,6 @@ use openssl::x509::{X509Builder, X509NameBuilder, X509};
 use snpn_acme::types::{order_status, Identifier, Status};
 use snpn_acme::{AcmeError, ProblemType};
 use snpn_pki::csr::{Csr, SanEntry};
-use snpn_rats::ear::TrustTier;
 use snpn_rats::eat::Format;
 
 use super::db::{AuthzRow, ChallengeRow};
@@ -68,18 +67,7 @@ pub(super) async fn device_attestation(
 ) -> Result<(), AcmeError> {
     let eat = snpn_acme::attest::decode_att_obj(att_obj)?;
     let nonce = snpn_acme::attest::attestation_nonce(key_auth);
-    let set = s.settings();
-    let (Some(url), Some(token)) = (set.dcs_url.clone(), set.dcs_token.clone()) else {
-        return Err(AcmeError::internal("no DCS configured"));
-    };
-    let client_cfg = s.pvs.cfg.client.clone();
-    let verifier = s
-        .verifier
-        .get_or_try_init(|| async move {
-            snpn_dcs::client::VerifierClient::connect(&url, &token, &client_cfg).await
-        })
-        .await
-        .map_err(|e| AcmeError::internal(format!("DCS Verifier: {e}")))?;
+    let verifier = s.pvs.verifier().await.map_err(AcmeError::internal)?;
     let session = verifier
         .new_session_with_nonce(&nonce, Some(&ch.exporter))
         .await
@@ -96,50 +84,8 @@ pub(super) async fn device_attestation(
     let ear = verifier
         .verify_result(&done, &nonce)
         .map_err(|e| bad_att(format!("attestation result: {e}")))?;
-    if ear.overall() != TrustTier::Affirming {
-        let reasons: Vec<String> = ear.submods.values().flat_map(|a| a.reasons()).collect();
-        return Err(bad_att(format!(
-            "the Verifier does not affirm the device ({:?}): {}",
-            ear.overall(),
-            reasons.join("; ")
-        )));
-    }
-    let want = identifier.value.to_ascii_lowercase();
-    let listed = device
-        .ueid
-        .as_deref()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let mut ueid_ok = false;
-    for a in ear.submods.values() {
-        let u = a
-            .attester_claims
-            .as_ref()
-            .and_then(|m| m.get("ueid"))
-            .and_then(|v| v.as_str())
-            .and_then(snpn_acme::b64u_decode)
-            .map(hex::encode);
-        match u {
-            Some(u) if u == want && u == listed => ueid_ok = true,
-            Some(_) => return Err(bad_att("the attested UEID is not the identifier's")),
-            None => {}
-        }
-        if let Some(supi) = a
-            .verifier_claims
-            .as_ref()
-            .and_then(|m| m.get("onboarding_supi"))
-            .and_then(|v| v.as_str())
-        {
-            if supi != device.supi || ch.supi.as_deref().is_some_and(|c| c != supi) {
-                return Err(bad_att(
-                    "the attested device belongs to another onboarding SUPI",
-                ));
-            }
-        }
-    }
-    if !ueid_ok {
-        return Err(bad_att("the attestation result names no UEID"));
-    }
+    crate::rp::check_ear(&ear, device, ch.supi.as_deref(), Some(&identifier.value))
+        .map_err(bad_att)?;
     Ok(())
 }
 

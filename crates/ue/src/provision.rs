@@ -1,0 +1,169 @@
+//! The UE side of attested onboarding and remote provisioning (seed 001 steps 1–3;
+//! DESIGN.md §2 steps 4–6), inside the AKMA-secured channel: the UE is the Attester — it
+//! answers the nonce of the DCS session the PVS opened with an EAT carrying its UEID and the
+//! channel's TLS exporter —, then receives the credentials the PVS pushed to the network,
+//! stores them and confirms; last, it registers with its new network.
+
+use hyper::Method as HttpMethod;
+use snpn_crypto::ids::{Nid, PlmnId};
+use snpn_models::onboarding::{AttestationChallenge, AttestationOutcome, CredentialsDelivery};
+use snpn_rats::attester::Attester;
+use snpn_rats::eat::Format;
+use snpn_sbi::client::ClientConfig;
+
+use crate::onboard::{OnboardError, PvsChannel};
+use crate::profile::{AaaLogin, HnKey, SnpnProfile};
+use crate::{RegistrationSummary, UeError, UeProfile};
+
+fn answer(msg: impl Into<String>) -> OnboardError {
+    OnboardError::Answer(msg.into())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Attestation with the PVS as Relying Party: its challenge, our EAT for it (bound to this
+/// channel), its decision.
+pub async fn attest(
+    ch: &mut PvsChannel,
+    attester: &Attester,
+    format: Format,
+) -> Result<AttestationOutcome, OnboardError> {
+    let (_, body) = ch
+        .request(
+            "attestation",
+            HttpMethod::POST,
+            "/onboarding/v1/attestation",
+            None,
+            Vec::new(),
+        )
+        .await?;
+    let c: AttestationChallenge =
+        serde_json::from_slice(&body).map_err(|e| answer(format!("challenge: {e}")))?;
+    let nonce = snpn_rats::b64u_decode(&c.nonce).ok_or_else(|| answer("nonce not base64url"))?;
+    // The binding must be our own view of the channel: a PVS that names another channel is
+    // relaying someone else's session.
+    if snpn_rats::b64u_decode(&c.binding).as_deref() != Some(&ch.channel_binding[..]) {
+        return Err(answer("the challenge is bound to another channel"));
+    }
+    let evidence = attester
+        .evidence(format, &nonce, Some(&ch.channel_binding), unix_now())
+        .map_err(|e| answer(format!("evidence: {e}")))?;
+    let (_, body) = ch
+        .request(
+            "evidence",
+            HttpMethod::POST,
+            "/onboarding/v1/attestation/evidence",
+            Some(format.media_type()),
+            evidence,
+        )
+        .await?;
+    serde_json::from_slice(&body).map_err(|e| answer(format!("attestation outcome: {e}")))
+}
+
+/// Asks for the credentials (the PVS pushes them to the network first).
+pub async fn fetch_credentials(ch: &mut PvsChannel) -> Result<CredentialsDelivery, OnboardError> {
+    let (_, body) = ch
+        .request(
+            "credentials",
+            HttpMethod::POST,
+            "/onboarding/v1/credentials",
+            None,
+            Vec::new(),
+        )
+        .await?;
+    serde_json::from_slice(&body).map_err(|e| answer(format!("credentials: {e}")))
+}
+
+/// Confirms that the credentials of `onboarding_id` are stored.
+pub async fn confirm(ch: &mut PvsChannel, onboarding_id: &str) -> Result<(), OnboardError> {
+    if onboarding_id.is_empty()
+        || !onboarding_id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'-')
+    {
+        return Err(answer("onboarding id is not a UUID"));
+    }
+    ch.request(
+        "confirm",
+        HttpMethod::POST,
+        &format!("/onboarding/v1/credentials/{onboarding_id}/confirm"),
+        None,
+        Vec::new(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The UE's record of delivered credentials: a USIM profile for the SO-SNPN (checked like
+/// any UE file) and the AAA login.
+pub fn snpn_profile(d: &CredentialsDelivery) -> Result<SnpnProfile, OnboardError> {
+    let usim = match &d.three_gpp {
+        Some(t) => {
+            let (mcc, mnc) = d
+                .plmn
+                .split_once('-')
+                .ok_or_else(|| answer("plmn is not MCC-MNC"))?;
+            let plmn = PlmnId::new(mcc, mnc).map_err(|e| answer(e.to_string()))?;
+            let nid: Nid = d
+                .nid
+                .parse()
+                .map_err(|e: snpn_crypto::Error| answer(e.to_string()))?;
+            let p = UeProfile {
+                supi: t.supi.clone(),
+                k: t.k.clone(),
+                opc: t.opc.clone(),
+                mnc_len: usize::from(t.mnc_len),
+                routing_indicator: t.routing_indicator.clone(),
+                home_network_id: plmn.snpn_home_network_domain(&nid),
+                hn_key: HnKey {
+                    scheme: t.hn_key.scheme.clone(),
+                    id: t.hn_key.id,
+                    public_key: t.hn_key.public_key.clone(),
+                },
+                ueid: None,
+                sqn: Vec::new(),
+                registration: None,
+                akma: None,
+                attestation: None,
+                credentials: None,
+                snpn: None,
+            };
+            p.validate()
+                .map_err(|e| answer(format!("the 3GPP credentials: {e}")))?;
+            Some(Box::new(p))
+        }
+        None => None,
+    };
+    Ok(SnpnProfile {
+        onboarding_id: d.onboarding_id.clone(),
+        plmn: d.plmn.clone(),
+        nid: d.nid.clone(),
+        usim,
+        aaa: d.aaa.as_ref().map(|a| AaaLogin {
+            username: a.username.clone(),
+            password: a.password.clone(),
+        }),
+    })
+}
+
+/// Registers with the SO-SNPN's AMF at `amf_url` with the provisioned 3GPP credentials
+/// (DESIGN.md §2 step 6); the SNPN USIM profile is updated (SQN array, registration).
+pub async fn join(
+    profile: &mut UeProfile,
+    amf_url: &str,
+    client: &ClientConfig,
+) -> Result<RegistrationSummary, UeError> {
+    let usim = profile
+        .snpn
+        .as_mut()
+        .and_then(|s| s.usim.as_mut())
+        .ok_or(UeError::State(
+            "no 3GPP credentials for an SNPN: onboard first",
+        ))?;
+    crate::register(usim, amf_url, false, client).await
+}
