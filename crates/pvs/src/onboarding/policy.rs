@@ -35,9 +35,14 @@ pub enum PushTarget {
         /// Base URL of the NEF.
         url: String,
         /// The PVS's OAuth client id at the NEF (its `{afId}`).
+        #[serde(rename = "clientId")]
         client_id: String,
         /// Its client secret (write-only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "clientSecret",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         client_secret: Option<String>,
         /// PLMN ID of the network whose UDM holds the subscription, `MCC-MNC` (default:
         /// the owner's SNPN).

@@ -1,0 +1,603 @@
+//! Attested onboarding and remote provisioning end to end, on SQLite and on PostgreSQL: the
+//! PVS as Relying Party in the AKMA channel, credentials pushed to the SO-SNPN's UDM
+//! (directly or through the NEF) and only then delivered, the UE joining the SO-SNPN; every
+//! bad input refused with its cause and no state changed; the network made unavailable,
+//! slow, or answering after the PVS gave up, then the invariants checked: every UE that got
+//! credentials can register with them, nothing half-provisioned survives the sweeper,
+//! nothing is provisioned twice.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use snpn::demo::{direct_policy, manufacture_devices, prepare_owner, DemoUe, Deployment};
+use snpn::system::Nf;
+use snpn_rats::eat::Format;
+use snpn_sbi::client::ClientConfig;
+use snpn_ue::onboard::{OnboardError, PvsChannel};
+use snpn_ue::provision;
+
+fn stores() -> Vec<Option<String>> {
+    let mut v = vec![None];
+    if let Some(pg) = snpn_store::testing::postgres_url() {
+        v.push(Some(pg));
+    }
+    v
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+}
+
+async fn onboardings(dep: &Deployment, owner: &str) -> Vec<Value> {
+    let r = http()
+        .get(format!(
+            "{}/pvs-admin/v1/owners/{owner}/onboardings",
+            dep.url(Nf::Pvs)
+        ))
+        .bearer_auth(&dep.cfg.tools.pvs_admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<Vec<Value>>().await.unwrap()
+}
+
+/// The SO-SNPN UDM's view of a subscription: status and body.
+async fn so_udm_subscription(dep: &Deployment, supi: &str) -> (u16, Value) {
+    let r = http()
+        .get(format!(
+            "{}/nudr-dr/v2/subscription-data/{supi}/authentication-data/authentication-subscription",
+            dep.url(Nf::SoUdm)
+        ))
+        .bearer_auth(&dep.cfg.tools.so_udm_provisioning_token)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Manufactures and registers `n` UEs in the onboarding network.
+async fn registered(dep: &Deployment, first: u64, n: u32) -> Vec<DemoUe> {
+    let mut ues = manufacture_devices(dep, first, n, false, snpn_rats::keys::Alg::Es256)
+        .await
+        .unwrap();
+    for u in ues.iter_mut() {
+        snpn_ue::register(
+            &mut u.profile,
+            &dep.url(Nf::Amf),
+            true,
+            &ClientConfig::default(),
+        )
+        .await
+        .unwrap();
+    }
+    ues
+}
+
+async fn channel(dep: &Deployment, ue: &DemoUe) -> PvsChannel {
+    PvsChannel::open(&ue.profile, &dep.pvs_ua(), &dep.cfg.pvs.fqdn)
+        .await
+        .unwrap()
+}
+
+fn refused(e: OnboardError) -> (u16, String) {
+    match e {
+        OnboardError::Refused { status, cause, .. } => (status, cause),
+        other => panic!("expected a refusal, got {other}"),
+    }
+}
+
+/// Stores the delivered credentials in the UE, confirms, and joins the SO-SNPN.
+async fn take_and_join(
+    dep: &Deployment,
+    ue: &mut DemoUe,
+    ch: &mut PvsChannel,
+    d: &snpn_models::onboarding::CredentialsDelivery,
+) -> String {
+    ue.profile.snpn = Some(provision::snpn_profile(d).unwrap());
+    provision::confirm(ch, &d.onboarding_id).await.unwrap();
+    let r = provision::join(
+        &mut ue.profile,
+        &dep.url(Nf::SoAmf),
+        &ClientConfig::default(),
+    )
+    .await
+    .unwrap();
+    r.guti
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attested_onboarding_pushes_then_delivers_and_the_ue_joins_its_snpn() {
+    for store in stores() {
+        let dep = Deployment::start(store.as_deref()).await.unwrap();
+        let mut ues = registered(&dep, 1, 2).await;
+        prepare_owner(&dep, "acme", &direct_policy(&dep), &ues)
+            .await
+            .unwrap();
+        let mut ch = channel(&dep, &ues[0]).await;
+        let out = provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        assert_eq!(out.status, "affirming");
+        assert_eq!(Some(out.ueid.clone()), ues[0].profile.ueid);
+        assert_eq!(out.owner, "acme");
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(d.state, "delivered");
+        assert_eq!((d.plmn.as_str(), d.nid.as_str()), ("001-01", "000000000AB"));
+        let t = d.three_gpp.clone().unwrap();
+        assert!(t.supi.starts_with("imsi-00101"), "{}", t.supi);
+        assert_eq!(t.supi.len(), 5 + 15);
+        // The network holds them before the UE does.
+        let (st, sub) = so_udm_subscription(&dep, &t.supi).await;
+        assert_eq!(st, 200, "{sub}");
+        assert!(sub.get("encPermanentKey").is_none());
+        // Asking again in the same channel delivers the same credentials (no second SUPI).
+        let again = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(again.onboarding_id, d.onboarding_id);
+        assert_eq!(again.three_gpp.as_ref().unwrap().k, t.k);
+        let guti = take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+        assert!(guti.starts_with("5g-guti-00101"), "{guti}");
+        // Confirming twice is fine.
+        provision::confirm(&mut ch, &d.onboarding_id).await.unwrap();
+        // A second device gets the next SUPI of the range.
+        let mut ch2 = channel(&dep, &ues[1]).await;
+        provision::attest(&mut ch2, &ues[1].attester, Format::Jwt)
+            .await
+            .unwrap();
+        let d2 = provision::fetch_credentials(&mut ch2).await.unwrap();
+        assert_ne!(d2.three_gpp.as_ref().unwrap().supi, t.supi);
+        take_and_join(&dep, &mut ues[1], &mut ch2, &d2).await;
+        // Re-onboarding with the `keep` policy: the same credentials, confirmed; and the UE
+        // can still register (SQN_HE was not reset by the repeated push).
+        let mut ch3 = channel(&dep, &ues[0]).await;
+        provision::attest(&mut ch3, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let d3 = provision::fetch_credentials(&mut ch3).await.unwrap();
+        assert_eq!(d3.onboarding_id, d.onboarding_id);
+        assert_eq!(d3.state, "confirmed");
+        provision::join(
+            &mut ues[0].profile,
+            &dep.url(Nf::SoAmf),
+            &ClientConfig::default(),
+        )
+        .await
+        .unwrap();
+        let list = onboardings(&dep, "acme").await;
+        assert_eq!(list.len(), 2, "{list:?}");
+        assert!(list.iter().all(|o| o["state"] == "confirmed"), "{list:?}");
+        dep.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_replaces_the_credentials_in_the_network() {
+    let dep = Deployment::start(None).await.unwrap();
+    let mut ues = registered(&dep, 1, 1).await;
+    let mut policy = direct_policy(&dep);
+    policy["reonboarding"] = json!("rotate");
+    prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+    let mut supis = Vec::new();
+    for _ in 0..2 {
+        let mut ch = channel(&dep, &ues[0]).await;
+        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        supis.push(d.three_gpp.as_ref().unwrap().supi.clone());
+        take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+    }
+    assert_ne!(supis[0], supis[1]);
+    // The old subscription left the network once the new one was confirmed.
+    assert_eq!(so_udm_subscription(&dep, &supis[0]).await.0, 404);
+    assert_eq!(so_udm_subscription(&dep, &supis[1]).await.0, 200);
+    let states: Vec<Value> = onboardings(&dep, "acme")
+        .await
+        .iter()
+        .map(|o| o["state"].clone())
+        .collect();
+    assert_eq!(states, vec![json!("confirmed"), json!("superseded")]);
+    dep.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_and_changes_nothing() {
+    for store in stores() {
+        let dep = Deployment::start(store.as_deref()).await.unwrap();
+        let ues = registered(&dep, 1, 2).await;
+        // Only the first device is on the list with its UEID; the second is listed with the
+        // first one's UEID missing (no UEID).
+        prepare_owner(&dep, "acme", &direct_policy(&dep), &ues[..1])
+            .await
+            .unwrap();
+        let mut ch = channel(&dep, &ues[0]).await;
+        // Credentials before attestation.
+        let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+        assert_eq!(refused(e), (403, "NOT_ATTESTED".into()));
+        // Evidence without a session.
+        let e = ch
+            .request(
+                "evidence",
+                hyper::Method::POST,
+                "/onboarding/v1/attestation/evidence",
+                Some("application/eat+cwt"),
+                vec![0xa0],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refused(e), (409, "NO_ATTESTATION_SESSION".into()));
+        // Evidence of the wrong media type.
+        let e = ch
+            .request(
+                "evidence",
+                hyper::Method::POST,
+                "/onboarding/v1/attestation/evidence",
+                Some("application/json"),
+                b"{}".to_vec(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refused(e).0, 415);
+        // Evidence from another device (its key, its UEID) in this channel.
+        let e = provision::attest(&mut ch, &ues[1].attester, Format::Cwt)
+            .await
+            .unwrap_err();
+        assert_eq!(refused(e), (403, "ATTESTATION_FAILED".into()));
+        // Garbage evidence; the session was used up by the refusal above, so open one.
+        ch.request(
+            "attestation",
+            hyper::Method::POST,
+            "/onboarding/v1/attestation",
+            None,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        let e = ch
+            .request(
+                "evidence",
+                hyper::Method::POST,
+                "/onboarding/v1/attestation/evidence",
+                Some("application/eat+cwt"),
+                vec![0xff; 40],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refused(e), (403, "ATTESTATION_FAILED".into()));
+        // Still not attested; nothing was generated.
+        let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+        assert_eq!(refused(e), (403, "NOT_ATTESTED".into()));
+        assert!(onboardings(&dep, "acme").await.is_empty());
+        // The device that is on no list cannot even start.
+        let mut other = channel(&dep, &ues[1]).await;
+        let e = provision::attest(&mut other, &ues[1].attester, Format::Cwt)
+            .await
+            .unwrap_err();
+        assert_eq!(refused(e), (403, "SUPI_NOT_ALLOWED".into()));
+        // Attested, then an unknown onboarding confirmed.
+        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let e = provision::confirm(&mut ch, "00000000-0000-4000-8000-000000000000")
+            .await
+            .unwrap_err();
+        assert_eq!(refused(e), (404, "ONBOARDING_NOT_FOUND".into()));
+        assert!(onboardings(&dep, "acme").await.is_empty());
+        // An owner without a policy.
+        let dep_url = dep.url(Nf::Pvs);
+        let token = dep.cfg.tools.pvs_admin_token.clone();
+        snpn::ops::pvs_owner(&dep_url, &token, "bare", "Bare")
+            .await
+            .unwrap();
+        let r = http()
+            .put(format!("{dep_url}/pvs-admin/v1/owners/bare/credential-policy"))
+            .bearer_auth(&token)
+            .json(&json!({"threeGpp": {"msinFirst": 5, "msinLast": 1, "op": "00", "hnKey": {"scheme": "null", "id": 0}, "push": {"via": "udm", "url": "http://x"}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["cause"], "MANDATORY_IE_INCORRECT", "{p}");
+        dep.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_party_pvs_pushes_through_the_nef() {
+    // The PVS gets K_AF through the NEF (no SUPI), finds the device by its attested UEID
+    // and pushes the subscription through the NEF's credential provisioning API.
+    let dep = Deployment::start_with(None, |c| {
+        c.nef.afs.push(snpn_nef::NefAf {
+            client_id: "pvs-3p".into(),
+            client_secret: "third-party-pvs-secret-0123456789".into(),
+            af_fqdn: c.pvs.fqdn.clone(),
+            provisioning: vec!["00101-000000000AB".into()],
+        });
+        c.pvs.akma = snpn_pvs::AkmaSource::Nef {
+            url: format!("http://{}", c.nef.sbi.listen),
+            client_id: "pvs-3p".into(),
+            client_secret: "third-party-pvs-secret-0123456789".into(),
+        };
+    })
+    .await
+    .unwrap();
+    let mut ues = registered(&dep, 1, 1).await;
+    let mut policy = direct_policy(&dep);
+    policy["threeGpp"]["push"] = json!({"via": "nef", "url": dep.url(Nf::Nef),
+        "clientId": "pvs-3p", "clientSecret": "third-party-pvs-secret-0123456789"});
+    prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+    let mut ch = channel(&dep, &ues[0]).await;
+    let out = provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+        .await
+        .unwrap();
+    assert_eq!(out.owner, "acme");
+    let d = provision::fetch_credentials(&mut ch).await.unwrap();
+    let supi = d.three_gpp.as_ref().unwrap().supi.clone();
+    assert_eq!(so_udm_subscription(&dep, &supi).await.0, 200);
+    take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+
+    // The NEF refuses an AF for an SNPN it may not provision, and a wrong {afId}.
+    let nef = dep.url(Nf::Nef);
+    let tools = &dep.cfg.tools;
+    let token = snpn::ops::nef_token(
+        &nef,
+        &tools.external_af_client_id,
+        &tools.external_af_client_secret,
+    )
+    .await
+    .unwrap();
+    let body = json!({"authenticationMethod": "5G_AKA", "encPermanentKey": "000102030405060708090a0b0c0d0e0f",
+        "encOpcKey": "000102030405060708090a0b0c0d0e0f",
+        "sequenceNumber": {"sqnScheme": "NON_TIME_BASED", "sqn": "000000000000", "indLength": 5},
+        "authenticationManagementField": "8000", "algorithmId": "milenage"});
+    for (path, status, cause) in [
+        (
+            "ext-af/snpns/00102-000000000AB/subscriptions/imsi-001020000000001",
+            403,
+            "SNPN_NOT_ALLOWED",
+        ),
+        (
+            "pvs-3p/snpns/00101-000000000AB/subscriptions/imsi-001010000000099",
+            403,
+            "AF_ID_MISMATCH",
+        ),
+        (
+            "ext-af/snpns/00101-000000000AB/subscriptions/imsi-999700000000001",
+            400,
+            "MANDATORY_IE_INCORRECT",
+        ),
+    ] {
+        let r = http()
+            .put(format!("{nef}/3gpp-credential-provisioning/v1/{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["cause"], cause, "{path}: {p}");
+    }
+    let r = http()
+        .put(format!("{nef}/3gpp-credential-provisioning/v1/ext-af/snpns/00101-000000000AB/subscriptions/imsi-001010000000099"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        so_udm_subscription(&dep, "imsi-001010000000099").await.0,
+        404
+    );
+    dep.stop().await;
+}
+
+/// A TCP proxy in front of a function: passes, refuses connections, or holds every answer.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    mode: Arc<AtomicU8>,
+}
+
+const PASS: u8 = 0;
+const DOWN: u8 = 1;
+const SLOW: u8 = 2;
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mode = Arc::new(AtomicU8::new(PASS));
+        let m = mode.clone();
+        let target = target.trim_start_matches("http://").to_owned();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if m.load(Ordering::SeqCst) == DOWN {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let m = m.clone();
+                tokio::spawn(async move {
+                    let Ok(mut out) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (mut ri, mut wi) = inbound.split();
+                    let (mut ro, mut wo) = out.split();
+                    let up = tokio::io::copy(&mut ri, &mut wo);
+                    let down = async {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                            let n = ro.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<_, std::io::Error>(());
+                            }
+                            match m.load(Ordering::SeqCst) {
+                                SLOW => tokio::time::sleep(Duration::from_millis(1500)).await,
+                                DOWN => return Ok(()),
+                                _ => {}
+                            }
+                            wi.write_all(&buf[..n]).await?;
+                        }
+                    };
+                    let _ = tokio::join!(up, down);
+                });
+            }
+        });
+        Self { addr, mode }
+    }
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_leave_network_and_ue_consistent() {
+    for store in stores() {
+        let dep = Deployment::start_with(store.as_deref(), |c| {
+            c.pvs.onboarding.push_timeout_ms = 700;
+            c.pvs.onboarding.rollback_after_s = 0;
+            c.pvs.onboarding.sweep_interval_s = 3600;
+            c.pvs.client.retries = 0;
+            c.pvs.client.timeout_ms = 700;
+        })
+        .await
+        .unwrap();
+        let proxy = Proxy::start(dep.url(Nf::SoUdm)).await;
+        let mut ues = registered(&dep, 1, 3).await;
+        let mut policy = direct_policy(&dep);
+        policy["threeGpp"]["push"]["url"] = json!(format!("http://{}", proxy.addr));
+        prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+
+        // 1. The UDM is down: nothing is delivered; the onboarding stays resumable.
+        proxy.set(DOWN);
+        let mut ch = channel(&dep, &ues[0]).await;
+        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+        assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
+        let list = onboardings(&dep, "acme").await;
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0]["state"], "generated");
+        assert!(list[0]["error"].as_str().unwrap().contains("unavailable"));
+        let first_id = list[0]["id"].as_str().unwrap().to_owned();
+        // Back up: the retry resumes the same onboarding, with the same SUPI.
+        proxy.set(PASS);
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(d.onboarding_id, first_id);
+        assert_eq!(
+            Some(d.three_gpp.as_ref().unwrap().supi.as_str()),
+            list[0]["snpnSupi"].as_str()
+        );
+        take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+
+        // 2. The UDM stores the subscription but answers after the PVS gave up (as if the
+        // PVS had died before recording the push): the retry pushes again under the same
+        // Idempotency-Key, the UDM changes nothing, the UE gets the same credentials.
+        proxy.set(SLOW);
+        let mut ch = channel(&dep, &ues[1]).await;
+        provision::attest(&mut ch, &ues[1].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+        assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
+        let pending = onboardings(&dep, "acme").await;
+        let supi1 = pending[0]["snpnSupi"].as_str().unwrap().to_owned();
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        assert_eq!(
+            so_udm_subscription(&dep, &supi1).await.0,
+            200,
+            "the UDM got it"
+        );
+        proxy.set(PASS);
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(d.three_gpp.as_ref().unwrap().supi, supi1);
+        take_and_join(&dep, &mut ues[1], &mut ch, &d).await;
+        // Registering again works: SQN_HE moved on, not reset by the repeated push.
+        provision::join(
+            &mut ues[1].profile,
+            &dep.url(Nf::SoAmf),
+            &ClientConfig::default(),
+        )
+        .await
+        .unwrap();
+
+        // 3. The UDM accepts but the answer never comes, and the UE goes away: the sweeper
+        // removes what the network holds and rolls the onboarding back.
+        proxy.set(SLOW);
+        let mut ch = channel(&dep, &ues[2]).await;
+        provision::attest(&mut ch, &ues[2].attester, Format::Cwt)
+            .await
+            .unwrap();
+        assert!(provision::fetch_credentials(&mut ch).await.is_err());
+        drop(ch);
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        let stale = onboardings(&dep, "acme").await;
+        let supi2 = stale[0]["snpnSupi"].as_str().unwrap().to_owned();
+        assert_eq!(so_udm_subscription(&dep, &supi2).await.0, 200);
+        proxy.set(PASS);
+        // The sweeper runs (rollback_after_s = 0).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let n = sweep(&dep).await;
+        assert_eq!(n, 1);
+        assert_eq!(
+            so_udm_subscription(&dep, &supi2).await.0,
+            404,
+            "rolled back"
+        );
+        let after = onboardings(&dep, "acme").await;
+        assert_eq!(after[0]["state"], "rolled_back");
+        // Delivered and confirmed onboardings are never rolled back.
+        assert!(
+            after[1..].iter().all(|o| o["state"] == "confirmed"),
+            "{after:?}"
+        );
+        // The UE comes back: a new onboarding, a new SUPI; it joins.
+        let mut ch = channel(&dep, &ues[2]).await;
+        provision::attest(&mut ch, &ues[2].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_ne!(d.three_gpp.as_ref().unwrap().supi, supi2);
+        take_and_join(&dep, &mut ues[2], &mut ch, &d).await;
+
+        // Invariants: every confirmed onboarding's subscription is in the UDM, exactly the
+        // SUPIs delivered; the rolled-back one is not.
+        let all = onboardings(&dep, "acme").await;
+        let mut supis = std::collections::HashSet::new();
+        for o in &all {
+            let supi = o["snpnSupi"].as_str().unwrap();
+            assert!(
+                supis.insert(supi.to_owned()),
+                "SUPI {supi} provisioned twice"
+            );
+            let st = so_udm_subscription(&dep, supi).await.0;
+            match o["state"].as_str().unwrap() {
+                "confirmed" => assert_eq!(st, 200, "{o}"),
+                "rolled_back" => assert_eq!(st, 404, "{o}"),
+                other => panic!("unexpected state {other}"),
+            }
+        }
+        assert_eq!(all.len(), 4);
+        dep.stop().await;
+    }
+}
+
+/// One pass of the PVS's sweeper, through a second PVS instance over the same store (as a
+/// restarted PVS process would run it).
+async fn sweep(dep: &Deployment) -> usize {
+    let pvs = snpn_pvs::start(&dep.cfg.pvs).await.unwrap();
+    snpn_pvs::onboarding::sweep(&pvs.state).await.unwrap()
+}
