@@ -66,6 +66,7 @@ runs = [
     ("aanf", "^/naanf-akma/v1/retrieve-applicationkey", token("aanf", "af")),
     ("nef", "^/oauth2/", None),
     ("nef", "^/3gpp-akma/", nef_access),
+    ("nef", "^/3gpp-credential-provisioning/", nef_access),
     ("pvs", "^/pvs-admin/", token("pvs", "admin")),
     ("pvs", "^/pvs/v1/", None),
 ]

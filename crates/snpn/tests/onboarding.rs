@@ -601,3 +601,123 @@ async fn sweep(dep: &Deployment) -> usize {
     let pvs = snpn_pvs::start(&dep.cfg.pvs).await.unwrap();
     snpn_pvs::onboarding::sweep(&pvs.state).await.unwrap()
 }
+
+fn freeradius_available() -> bool {
+    let have = |b: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {b}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ok = have("freeradius") && have("eapol_test");
+    if !ok && std::env::var_os("SNPN_REQUIRE_FREERADIUS").is_some() {
+        panic!("SNPN_REQUIRE_FREERADIUS is set but freeradius or eapol_test is missing");
+    }
+    ok
+}
+
+fn tool(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tools/freeradius")
+        .join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
+    if !freeradius_available() {
+        eprintln!("skipped: freeradius or eapol_test not installed");
+        return;
+    }
+    let dep = Deployment::start(None).await.unwrap();
+    let mut ues = registered(&dep, 1, 1).await;
+    let dir = std::env::temp_dir().join(format!("snpn-radius-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("radius.db");
+    // The owner and its CA first: FreeRADIUS trusts the owner's CA for EAP-TLS.
+    snpn::ops::pvs_owner(&dep.url(Nf::Pvs), &dep.cfg.tools.pvs_admin_token, "acme", "Acme")
+        .await
+        .unwrap();
+    let o: Value = http()
+        .get(format!("{}/pvs-admin/v1/owners/acme", dep.url(Nf::Pvs)))
+        .bearer_auth(&dep.cfg.tools.pvs_admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ca = dir.join("owner-ca.pem");
+    std::fs::write(
+        &ca,
+        format!(
+            "{}{}",
+            o["issuing_pem"].as_str().unwrap(),
+            o["root_pem"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let port = 20000 + 2 * (rand::random::<u16>() % 10000);
+    let raddb = dir.join("raddb");
+    let started = std::process::Command::new(tool("start.sh"))
+        .arg(&raddb)
+        .arg(&db)
+        .arg(&ca)
+        .arg(port.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        started.status.success(),
+        "FreeRADIUS did not start: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let server_ca = String::from_utf8_lossy(&started.stdout).trim().to_owned();
+    let result = async {
+        let mut policy = direct_policy(&dep);
+        policy["aaa"] = json!({"sqlUrl": format!("sqlite://{}", db.display()), "realm": "aaa.snpn.example"});
+        prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+        let mut ch = channel(&dep, &ues[0]).await;
+        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let cert = snpn_ue::onboard::enroll_est(&mut ch, snpn_pki::keys::KeyAlg::P256)
+            .await
+            .unwrap();
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        let aaa = d.aaa.clone().unwrap();
+        take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+        let eapol = |args: &[&str]| {
+            std::process::Command::new(tool("eapol.sh"))
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let port = port.to_string();
+        // EAP-TTLS/PAP with the provisioned username and password.
+        let ok = eapol(&["ttls", &aaa.username, &aaa.password, &server_ca, &port]);
+        assert!(ok.status.success(), "TTLS: {}", String::from_utf8_lossy(&ok.stderr));
+        let bad = eapol(&["ttls", &aaa.username, "not-the-password", &server_ca, &port]);
+        assert!(!bad.status.success(), "a wrong password must fail");
+        // EAP-TLS with the certificate enrolled over EST (its key never left the UE).
+        let key = dir.join("ue.key");
+        let crt = dir.join("ue.crt");
+        std::fs::write(&key, cert.key_pem.as_bytes()).unwrap();
+        std::fs::write(&crt, format!("{}{}", cert.cert_pem, cert.ca_pem)).unwrap();
+        let identity = cert.identity.to_string();
+        let tls = eapol(&[
+            "tls",
+            &identity,
+            crt.to_str().unwrap(),
+            key.to_str().unwrap(),
+            &server_ca,
+            &port,
+        ]);
+        assert!(tls.status.success(), "TLS: {}", String::from_utf8_lossy(&tls.stderr));
+    };
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(result)).await;
+    let _ = std::process::Command::new(tool("stop.sh")).arg(&raddb).status();
+    let _ = std::fs::remove_dir_all(&dir);
+    dep.stop().await;
+    if let Err(p) = outcome {
+        std::panic::resume_unwind(p);
+    }
+}
