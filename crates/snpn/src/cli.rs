@@ -586,6 +586,9 @@ pub enum BenchCommand {
     Acme(crate::bench_acme::AcmeBenchArgs),
     /// CMP ir/s against openssl cmp's mock server, driven by the same client.
     Cmp(crate::bench_cmp::CmpBenchArgs),
+    /// Full onboardings/s (attestation, credentials pushed to the SO-SNPN, joining it)
+    /// with p50/p99 per step, against the crypto floor measured in the same run.
+    Onboard(crate::bench_onboard::OnboardBenchArgs),
 }
 
 pub(crate) fn parse_alg(flag: &'static str, s: &str) -> Result<Alg> {
@@ -651,6 +654,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             cmd: BenchCommand::Cmp(a),
         } => crate::bench_cmp::run(a).await,
+        Command::Bench {
+            cmd: BenchCommand::Onboard(a),
+        } => crate::bench_onboard::run(a).await,
     }
 }
 

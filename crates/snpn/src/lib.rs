@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_acme;
 pub mod bench_attest;
 pub mod bench_cmp;
+pub mod bench_onboard;
 pub mod bench_pvs;
 pub mod cli;
 pub mod config;

@@ -634,9 +634,14 @@ async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("radius.db");
     // The owner and its CA first: FreeRADIUS trusts the owner's CA for EAP-TLS.
-    snpn::ops::pvs_owner(&dep.url(Nf::Pvs), &dep.cfg.tools.pvs_admin_token, "acme", "Acme")
-        .await
-        .unwrap();
+    snpn::ops::pvs_owner(
+        &dep.url(Nf::Pvs),
+        &dep.cfg.tools.pvs_admin_token,
+        "acme",
+        "Acme",
+    )
+    .await
+    .unwrap();
     let o: Value = http()
         .get(format!("{}/pvs-admin/v1/owners/acme", dep.url(Nf::Pvs)))
         .bearer_auth(&dep.cfg.tools.pvs_admin_token)
@@ -673,7 +678,8 @@ async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
     let server_ca = String::from_utf8_lossy(&started.stdout).trim().to_owned();
     let result = async {
         let mut policy = direct_policy(&dep);
-        policy["aaa"] = json!({"sqlUrl": format!("sqlite://{}", db.display()), "realm": "aaa.snpn.example"});
+        policy["aaa"] =
+            json!({"sqlUrl": format!("sqlite://{}", db.display()), "realm": "aaa.snpn.example"});
         prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
         let mut ch = channel(&dep, &ues[0]).await;
         provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
@@ -694,7 +700,11 @@ async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
         let port = port.to_string();
         // EAP-TTLS/PAP with the provisioned username and password.
         let ok = eapol(&["ttls", &aaa.username, &aaa.password, &server_ca, &port]);
-        assert!(ok.status.success(), "TTLS: {}", String::from_utf8_lossy(&ok.stderr));
+        assert!(
+            ok.status.success(),
+            "TTLS: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
         let bad = eapol(&["ttls", &aaa.username, "not-the-password", &server_ca, &port]);
         assert!(!bad.status.success(), "a wrong password must fail");
         // EAP-TLS with the certificate enrolled over EST (its key never left the UE).
@@ -711,10 +721,16 @@ async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
             &server_ca,
             &port,
         ]);
-        assert!(tls.status.success(), "TLS: {}", String::from_utf8_lossy(&tls.stderr));
+        assert!(
+            tls.status.success(),
+            "TLS: {}",
+            String::from_utf8_lossy(&tls.stderr)
+        );
     };
     let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(result)).await;
-    let _ = std::process::Command::new(tool("stop.sh")).arg(&raddb).status();
+    let _ = std::process::Command::new(tool("stop.sh"))
+        .arg(&raddb)
+        .status();
     let _ = std::fs::remove_dir_all(&dir);
     dep.stop().await;
     if let Err(p) = outcome {
