@@ -387,6 +387,46 @@ pub enum UeCommand {
     /// Onboard with the Provisioning Server: the AKMA TLS-PSK channel, a key pair made
     /// here, certificate enrollment; then deregister from the onboarding network.
     Onboard(OnboardArgs),
+    /// Attested provisioning: in the AKMA channel, attest to the PVS (the Relying Party),
+    /// receive the credentials it pushed to the network, store and confirm them; then
+    /// deregister from the onboarding network.
+    Provision(ProvisionArgs),
+    /// Register with the SO-SNPN with the provisioned 3GPP credentials.
+    Join(JoinArgs),
+}
+
+/// `snpn ue provision`.
+#[derive(Args, Debug)]
+pub struct ProvisionArgs {
+    /// UE file (registered: it holds K_AKMA; with an attestation section).
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// The PVS's Ua* address, host:port (default: from the configuration).
+    #[arg(long)]
+    pub pvs: Option<String>,
+    /// The PVS's FQDN (default: from the configuration).
+    #[arg(long)]
+    pub pvs_fqdn: Option<String>,
+    /// Stay registered with the onboarding network.
+    #[arg(long)]
+    pub keep_registration: bool,
+    /// Deployment configuration (default: snpn-data/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `snpn ue join`.
+#[derive(Args, Debug)]
+pub struct JoinArgs {
+    /// UE file (provisioned).
+    #[arg(long)]
+    pub ue: PathBuf,
+    /// The SO-SNPN's AMF (default: from the configuration).
+    #[arg(long)]
+    pub amf: Option<String>,
+    /// Deployment configuration (default: snpn-data/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// `snpn ue onboard`.
@@ -907,6 +947,8 @@ async fn ue(cmd: UeCommand) -> Result<ExitCode> {
         }
         UeCommand::Attest(a) => return attest(a).await,
         UeCommand::Onboard(a) => return crate::pvs_cli::onboard(a).await,
+        UeCommand::Provision(a) => return crate::pvs_cli::provision(a).await,
+        UeCommand::Join(a) => return crate::pvs_cli::join(a).await,
         UeCommand::NewAttestationKey(a) => {
             let mut p = snpn_ue::UeProfile::load(&a.ue)?;
             let att = p

@@ -11,7 +11,10 @@ use snpn_pki::keys::KeyAlg;
 use snpn_sbi::client::{ClientConfig, SbiClient};
 use snpn_ue::profile::{key_path, CertCredentials};
 
-use crate::cli::{CertCommand, DevicesCommand, OnboardArgs, OwnerCommand, PvsCommand, Target};
+use crate::cli::{
+    CertCommand, DevicesCommand, JoinArgs, OnboardArgs, OwnerCommand, ProvisionArgs, PvsCommand,
+    Target,
+};
 use crate::config::{load_or_init, write_private, SnpnConfig};
 use crate::InputError;
 
@@ -304,5 +307,81 @@ pub async fn onboard(a: OnboardArgs) -> Result<ExitCode> {
     if !a.keep_registration {
         println!("  deregistered from the onboarding network");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_or_default(path: &Option<PathBuf>) -> Result<SnpnConfig> {
+    Ok(match path {
+        Some(p) => SnpnConfig::load(p)?,
+        None => load_or_init(Path::new("snpn-data"))?.0,
+    })
+}
+
+/// `snpn ue provision`: attestation, credentials, confirmation, deregistration.
+pub async fn provision(a: ProvisionArgs) -> Result<ExitCode> {
+    let (addr, fqdn) = match (&a.pvs, &a.pvs_fqdn) {
+        (Some(p), Some(f)) => (p.clone(), f.clone()),
+        _ => {
+            let cfg = config_or_default(&a.config)?;
+            (
+                a.pvs
+                    .clone()
+                    .unwrap_or_else(|| cfg.pvs.ua.listen.to_string()),
+                a.pvs_fqdn.clone().unwrap_or(cfg.pvs.fqdn),
+            )
+        }
+    };
+    let mut p = snpn_ue::UeProfile::load(&a.ue)?;
+    let attester = p.attester(&a.ue)?;
+    let mut ch = snpn_ue::onboard::PvsChannel::open(&p, &addr, &fqdn).await?;
+    let out = snpn_ue::provision::attest(&mut ch, &attester, snpn_rats::eat::Format::Cwt).await?;
+    println!(
+        "attested: {} (UEID {}, owner {})",
+        out.status, out.ueid, out.owner
+    );
+    let d = snpn_ue::provision::fetch_credentials(&mut ch).await?;
+    // Stored before confirming: a UE that crashes here gets the same credentials again.
+    p.snpn = Some(snpn_ue::provision::snpn_profile(&d)?);
+    p.save(&a.ue)?;
+    snpn_ue::provision::confirm(&mut ch, &d.onboarding_id).await?;
+    drop(ch);
+    println!(
+        "provisioned for SNPN {} / {} (onboarding {})",
+        d.plmn, d.nid, d.onboarding_id
+    );
+    if let Some(t) = &d.three_gpp {
+        println!(
+            "  3GPP  {} ({:?}, MILENAGE)",
+            t.supi, t.authentication_method
+        );
+    }
+    if let Some(x) = &d.aaa {
+        println!("  AAA   {}", x.username);
+    }
+    if !a.keep_registration {
+        let r = snpn_ue::deregister(&mut p, &ClientConfig::default()).await;
+        p.save(&a.ue)?;
+        r?;
+        println!("  deregistered from the onboarding network");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `snpn ue join`: registration with the SO-SNPN.
+pub async fn join(a: JoinArgs) -> Result<ExitCode> {
+    let amf = match &a.amf {
+        Some(u) => u.clone(),
+        None => format!(
+            "http://{}",
+            config_or_default(&a.config)?.so_snpn.amf.sbi.listen
+        ),
+    };
+    let mut p = snpn_ue::UeProfile::load(&a.ue)?;
+    let r = snpn_ue::provision::join(&mut p, &amf, &ClientConfig::default()).await;
+    // The SQN array changed even on failure.
+    p.save(&a.ue)?;
+    let r = r?;
+    println!("registered with {} as {}", r.snn, r.guti);
+    println!("  SUCI {}", r.suci);
     Ok(ExitCode::SUCCESS)
 }

@@ -757,7 +757,7 @@ async fn supersede(s: &PvsState, policy: &CredentialPolicy, prev: &Onboarding) {
             let _ = db(s).advance(&prev.id, St::Confirmed, St::Superseded).await;
         }
         Err(e) => {
-            tracing::warn!(onboarding = %prev.id, error = %e, "removing rotated credentials failed; the sweeper retries");
+            tracing::warn!(onboarding = %prev.id, error = %e, "removing rotated credentials failed; the old onboarding stays confirmed with the error recorded");
             let _ = db(s).set_error(&prev.id, &format!("rotation: {e}")).await;
         }
     }
