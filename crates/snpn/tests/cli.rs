@@ -374,22 +374,50 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
 
 #[test]
 fn demo_runs_and_all_keys_agree() {
-    let m = json(&["demo", "--ues", "4"]);
+    let dir = std::env::temp_dir().join(format!("snpn-demo-cli-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mmd = dir.join("flow.mmd");
+    let mmd_s = mmd.to_str().unwrap();
+    let m = json(&["demo", "--ues", "4", "--mermaid", mmd_s]);
     assert_eq!(m["ues"], 4);
-    assert_eq!(m["ok"], 4);
+    assert_eq!(m["onboarded"], 4);
     assert_eq!(m["failed"], 0);
+    assert_eq!(m["joined_snpn"], 4);
     for k in ["rate_per_s", "p50_ms", "p99_ms"] {
         assert!(m[k].as_f64().unwrap() > 0.0, "{k}");
     }
-    let out = snpn(&["demo", "--ues", "2"]);
+    for step in [
+        "register_on",
+        "attestation",
+        "est",
+        "credentials",
+        "join_snpn",
+    ] {
+        assert!(
+            m["steps_ms"][step]["p50"].as_f64().unwrap() > 0.0,
+            "{step}: {m:?}"
+        );
+    }
+    assert_eq!(
+        m["steps_ms"]["est"]["n"], 2,
+        "half the UEs enroll over EST: {m:?}"
+    );
+    let flow = std::fs::read_to_string(&mmd).unwrap();
+    assert!(flow.starts_with("sequenceDiagram"), "{flow}");
+    assert!(flow.contains("PUT authentication-subscription"), "{flow}");
+    let out = snpn(&["demo", "--ues", "2", "--mermaid", mmd_s]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("K_AF of the PVS via the AAnF"), "{text}");
-    assert!(text.contains("2 ok, 0 failed"), "{text}");
+    assert!(text.contains("K_AF at the PVS (AAnF)"), "{text}");
+    assert!(
+        text.contains("2 onboarded, 0 failed, 2 joined the SNPN"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn snpn_in(dir: &std::path::Path, args: &[&str]) -> Output {
