@@ -38,6 +38,8 @@ async fn owner_plmn(s: &PvsState, owner: &str) -> Result<String, ApiError> {
         (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "Token lacks the admin role", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No such owner", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
