@@ -6,6 +6,11 @@ use utoipa::ToSchema;
 use crate::common::{AuthAmf, OpcKey, PermanentKey, SqnHex};
 use crate::ueau::AuthType;
 
+/// Path of a subscriber's AuthenticationSubscription at the UDR (TS 29.505 §5.2.3).
+pub fn authentication_subscription_path(supi: &str) -> String {
+    format!("/nudr-dr/v2/subscription-data/{supi}/authentication-data/authentication-subscription")
+}
+
 /// SqnScheme (TS 29.505 §5.2.3.3.x).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -147,10 +147,6 @@ impl NefState {
     }
 }
 
-fn udr_path(supi: &str) -> String {
-    format!("/nudr-dr/v2/subscription-data/{supi}/authentication-data/authentication-subscription")
-}
-
 fn relay(status: StatusCode, bytes: Vec<u8>) -> Response {
     let ct = if status.is_success() {
         "application/json"
@@ -216,23 +212,16 @@ pub(crate) async fn put_credentials(
     if sub.supi.as_deref().is_some_and(|x| x != supi) {
         return Err(ApiError::invalid_param("/supi", "differs from {supi}"));
     }
-    let key = headers
-        .get("idempotency-key")
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 128)
-                .ok_or_else(|| {
-                    ApiError::invalid_param("Idempotency-Key", "1 to 128 visible characters")
-                })
-        })
-        .transpose()?;
-    let extra: Vec<(&str, &str)> = key.iter().map(|k| ("idempotency-key", *k)).collect();
+    let key = snpn_sbi::extract::idempotency_key(&headers)?;
+    let extra: Vec<(&str, &str)> = key
+        .iter()
+        .map(|k| (snpn_sbi::extract::IDEMPOTENCY_KEY, *k))
+        .collect();
     let (status, _, bytes) = udm
         .client
         .send_raw_with(
             Method::PUT,
-            &udr_path(&supi),
+            &snpn_models::udr::authentication_subscription_path(&supi),
             Some((
                 "application/json",
                 serde_json::to_vec(&sub).map_err(ApiError::internal)?,
@@ -276,7 +265,12 @@ pub(crate) async fn delete_credentials(
         .await?;
     let (status, _, bytes) = udm
         .client
-        .send_raw(Method::DELETE, &udr_path(&supi), None, true)
+        .send_raw(
+            Method::DELETE,
+            &snpn_models::udr::authentication_subscription_path(&supi),
+            None,
+            true,
+        )
         .await
         .map_err(|e| e.into_api_error("udm"))?;
     tracing::info!(client = %af, snpn = %udm.snpn_id, %status, "credentials removed through the NEF");

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use snpn_crypto::aka;
 use snpn_crypto::ids::{RoutingIndicator, ServingNetworkName, Supi};
@@ -21,11 +20,9 @@ use snpn_crypto::suci::{self, ConcealParams, ProtectionScheme};
 use snpn_rats::keys::{Alg, SigningKey};
 
 use crate::demo::{
-    direct_policy, manufacture_devices, percentile_ms, prepare_owner, run_ue, step_percentiles,
-    Deployment, UeOutcome,
+    direct_policy, manufacture_devices, onboard_all, percentile_ms, prepare_owner,
+    step_percentiles, Deployment,
 };
-use crate::ops;
-use crate::system::Nf;
 
 /// `snpn bench onboard` options.
 #[derive(Args, Debug, Clone)]
@@ -121,43 +118,12 @@ pub fn measure_floor() -> Result<Floor> {
 
 /// Runs `snpn bench onboard`.
 pub async fn run(args: OnboardBenchArgs) -> Result<ExitCode> {
-    use futures::StreamExt;
     let floor = measure_floor()?;
     let dep = Arc::new(Deployment::start(args.store.as_deref()).await?);
     let result = async {
         let ues = manufacture_devices(&dep, 1, args.ues, false, Alg::Es256).await?;
         prepare_owner(&dep, "bench", &direct_policy(&dep), &ues).await?;
-        let tools = &dep.cfg.tools;
-        let nef_token = ops::nef_token(
-            &dep.url(Nf::Nef),
-            &tools.external_af_client_id,
-            &tools.external_af_client_secret,
-        )
-        .await?;
-        let bar = if args.json {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(u64::from(args.ues)).with_style(
-                ProgressStyle::with_template("  {bar:40} {pos}/{len} onboardings {per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            )
-        };
-        let started = Instant::now();
-        let outcomes: Vec<UeOutcome> = futures::stream::iter(ues)
-            .map(|ue| {
-                let (dep, token, bar) = (dep.clone(), nef_token.clone(), bar.clone());
-                async move {
-                    let o = run_ue(&dep, ue, &token, false).await;
-                    bar.inc(1);
-                    o
-                }
-            })
-            .buffer_unordered(args.concurrency as usize)
-            .collect()
-            .await;
-        bar.finish_and_clear();
-        let elapsed = started.elapsed();
-        anyhow::Ok((outcomes, elapsed))
+        onboard_all(&dep, ues, args.concurrency, 0.0, !args.json, "onboardings").await
     }
     .await;
     if let Ok(d) = Arc::try_unwrap(dep) {

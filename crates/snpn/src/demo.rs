@@ -573,6 +573,54 @@ pub fn mermaid(o: &UeOutcome) -> String {
     m
 }
 
+/// Runs [`run_ue`] for every UE, `concurrency` at a time, the first `est_share` of them
+/// with EST, behind a progress bar (if `show`); the outcomes and the wall time.
+pub async fn onboard_all(
+    dep: &Arc<Deployment>,
+    ues: Vec<DemoUe>,
+    concurrency: u32,
+    est_share: f64,
+    show: bool,
+    unit: &str,
+) -> Result<(Vec<UeOutcome>, Duration)> {
+    use futures::StreamExt;
+    let tools = &dep.cfg.tools;
+    let nef_token = ops::nef_token(
+        &dep.url(Nf::Nef),
+        &tools.external_af_client_id,
+        &tools.external_af_client_secret,
+    )
+    .await?;
+    let n = ues.len();
+    let bar = if show {
+        ProgressBar::new(n as u64).with_style(
+            ProgressStyle::with_template(&format!(
+                "  {{bar:40}} {{pos}}/{{len}} {unit} {{per_sec}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let outcomes: Vec<UeOutcome> = futures::stream::iter(ues.into_iter().enumerate())
+        .map(|(i, ue)| {
+            let (dep, token, bar) = (dep.clone(), nef_token.clone(), bar.clone());
+            // The first est_share of the UEs follow seed 000 too (a certificate over EST).
+            let est = (i as f64) < n as f64 * est_share;
+            async move {
+                let o = run_ue(&dep, ue, &token, est).await;
+                bar.inc(1);
+                o
+            }
+        })
+        .buffer_unordered(concurrency as usize)
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    Ok((outcomes, started.elapsed()))
+}
+
 /// Runs `snpn demo`.
 pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     let dep = Arc::new(Deployment::start(args.store.as_deref()).await?);
@@ -584,45 +632,19 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 }
 
 async fn demo(dep: &Arc<Deployment>, args: &DemoArgs) -> Result<ExitCode> {
-    use futures::StreamExt;
     let ues = manufacture_devices(dep, 1, args.ues, true, Alg::Es256).await?;
     // The SNPN owner bought them: its PVS lists their onboarding SUPIs and UEIDs, and its
     // policy says which credentials they get and where they go.
     prepare_owner(dep, "demo", &direct_policy(dep), &ues).await?;
-    let tools = &dep.cfg.tools;
-    let nef_token = ops::nef_token(
-        &dep.url(Nf::Nef),
-        &tools.external_af_client_id,
-        &tools.external_af_client_secret,
+    let (outcomes, elapsed) = onboard_all(
+        dep,
+        ues,
+        args.concurrency,
+        args.est_share,
+        !args.json,
+        "UEs",
     )
     .await?;
-    let bar = if args.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(u64::from(args.ues)).with_style(
-            ProgressStyle::with_template("  {bar:40} {pos}/{len} UEs {per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        )
-    };
-    let started = Instant::now();
-    let outcomes: Vec<UeOutcome> = futures::stream::iter(ues.into_iter().enumerate())
-        .map(|(i, ue)| {
-            let dep = dep.clone();
-            let token = nef_token.clone();
-            let bar = bar.clone();
-            // Half follow seed 000 too (a certificate over EST), half seed 001 alone.
-            let est = (i as f64) < f64::from(args.ues) * args.est_share;
-            async move {
-                let o = run_ue(&dep, ue, &token, est).await;
-                bar.inc(1);
-                o
-            }
-        })
-        .buffer_unordered(args.concurrency as usize)
-        .collect()
-        .await;
-    bar.finish_and_clear();
-    let elapsed = started.elapsed();
     let ok = outcomes.iter().filter(|o| o.ok()).count();
     let failed = outcomes.len() - ok;
     let joined = outcomes.iter().filter(|o| o.joined).count();

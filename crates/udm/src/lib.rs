@@ -418,9 +418,6 @@ fn ue_id(s: &str) -> Result<Supi, ApiError> {
         .map_err(|e: snpn_crypto::Error| ApiError::invalid_param("{ueId}", e.to_string()))
 }
 
-/// The header by which a provisioner makes a PUT idempotent (draft-ietf-httpapi-idempotency-key-header).
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
 /// Provisions (creates or replaces) a subscriber's authentication subscription; snpn's
 /// PUT on the TS 29.505 resource. With an `Idempotency-Key` equal to the one that wrote
 /// the stored subscription, nothing changes (SQN_HE is kept).
@@ -450,17 +447,7 @@ async fn put_auth_subscription(
     SbiJson(sub): SbiJson<AuthenticationSubscription>,
 ) -> Result<Response, ApiError> {
     let supi = ue_id(&ue)?.to_string();
-    let idempotency_key = headers
-        .get(IDEMPOTENCY_KEY)
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 128)
-                .ok_or_else(|| {
-                    ApiError::invalid_param("Idempotency-Key", "1 to 128 visible characters")
-                })
-        })
-        .transpose()?;
+    let idempotency_key = snpn_sbi::extract::idempotency_key(&headers)?;
     if let Some(inner) = &sub.supi {
         if *inner != supi {
             return Err(ApiError::invalid_param("/supi", "differs from {ueId}"));

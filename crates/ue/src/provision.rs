@@ -19,13 +19,6 @@ fn answer(msg: impl Into<String>) -> OnboardError {
     OnboardError::Answer(msg.into())
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Attestation with the PVS as Relying Party: its challenge, our EAT for it (bound to this
 /// channel), its decision.
 pub async fn attest(
@@ -51,7 +44,12 @@ pub async fn attest(
         return Err(answer("the challenge is bound to another channel"));
     }
     let evidence = attester
-        .evidence(format, &nonce, Some(&ch.channel_binding), unix_now())
+        .evidence(
+            format,
+            &nonce,
+            Some(&ch.channel_binding),
+            snpn_pki::unix_now(),
+        )
         .map_err(|e| answer(format!("evidence: {e}")))?;
     let (_, body) = ch
         .request(

@@ -11,16 +11,11 @@ use super::db::{OnboardingDb, OnboardingSummary};
 use super::policy::CredentialPolicy;
 use crate::PvsState;
 
-fn store_err(e: snpn_store::StoreError) -> ApiError {
-    tracing::error!(error = %e, "onboarding store");
-    ApiError::internal("store")
-}
-
 async fn owner_plmn(s: &PvsState, owner: &str) -> Result<String, ApiError> {
     s.store
         .owner(owner)
         .await
-        .map_err(store_err)?
+        .map_err(ApiError::internal)?
         .map(|o| o.plmn)
         .ok_or_else(|| ApiError::not_found("OWNER_NOT_FOUND", format!("no owner {owner}")))
 }
@@ -54,7 +49,7 @@ pub(crate) async fn put_policy(
     OnboardingDb::new(s.store.store().clone())
         .put_policy(&owner, &p)
         .await
-        .map_err(store_err)?;
+        .map_err(ApiError::internal)?;
     s.audit(
         "credential-policy",
         true,
@@ -88,7 +83,7 @@ pub(crate) async fn get_policy(
     OnboardingDb::new(s.store.store().clone())
         .policy(&owner)
         .await
-        .map_err(store_err)?
+        .map_err(ApiError::internal)?
         .map(|p| Json(p.redacted()))
         .ok_or_else(|| ApiError::not_found("NO_CREDENTIAL_POLICY", "the owner has no policy"))
 }
@@ -134,5 +129,5 @@ pub(crate) async fn list_onboardings(
         .list(&owner, ueid.as_deref(), limit)
         .await
         .map(Json)
-        .map_err(store_err)
+        .map_err(ApiError::internal)
 }

@@ -154,11 +154,6 @@ fn db(s: &PvsState) -> OnboardingDb {
     OnboardingDb::new(s.store.store().clone())
 }
 
-fn store_err(e: snpn_store::StoreError) -> ApiError {
-    tracing::error!(error = %e, "onboarding store");
-    ApiError::internal("onboarding store")
-}
-
 fn verifier_err(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_GATEWAY, cause::VERIFIER_UNAVAILABLE, detail)
 }
@@ -375,7 +370,7 @@ async fn generate(
             let msin = db(s)
                 .allocate_msin(&owner.id)
                 .await
-                .map_err(store_err)?
+                .map_err(ApiError::internal)?
                 .ok_or_else(|| {
                     ApiError::new(
                         StatusCode::CONFLICT,
@@ -548,13 +543,13 @@ async fn credentials(
         .store
         .owner(&device.owner_id)
         .await
-        .map_err(store_err)?
+        .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::internal("the device's owner is gone"))?;
     let db = db(&s);
     let policy = db
         .policy(&owner.id)
         .await
-        .map_err(store_err)?
+        .map_err(ApiError::internal)?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::CONFLICT,
@@ -563,10 +558,10 @@ async fn credentials(
             )
         })?;
     let mut o = loop {
-        if let Some(open) = db.open_for(&ueid).await.map_err(store_err)? {
+        if let Some(open) = db.open_for(&ueid).await.map_err(ApiError::internal)? {
             break open;
         }
-        if let Some(done) = db.confirmed_for(&ueid).await.map_err(store_err)? {
+        if let Some(done) = db.confirmed_for(&ueid).await.map_err(ApiError::internal)? {
             if policy.reonboarding == Reonboarding::Keep {
                 // The same credentials again; pushed again (idempotent, self-healing).
                 if let Err(e) = push_all(&s, &policy, &done).await {
@@ -597,7 +592,7 @@ async fn credentials(
             created_at: now,
             updated_at: now,
         };
-        if db.insert(&new).await.map_err(store_err)? {
+        if db.insert(&new).await.map_err(ApiError::internal)? {
             break new;
         }
         // Another request of the same device started one meanwhile: resume that one.
@@ -609,13 +604,13 @@ async fn credentials(
         if !db
             .advance(&o.id, St::Generated, St::Pushed)
             .await
-            .map_err(store_err)?
+            .map_err(ApiError::internal)?
         {
             // Rolled back meanwhile (or pushed by a concurrent request): look again.
             o = db
                 .get(&o.id)
                 .await
-                .map_err(store_err)?
+                .map_err(ApiError::internal)?
                 .ok_or_else(|| ApiError::internal("onboarding vanished"))?;
             if !o.state.is_open() && o.state != St::Confirmed {
                 return Err(ApiError::new(
@@ -633,7 +628,7 @@ async fn credentials(
     if o.state == St::Pushed {
         db.advance(&o.id, St::Pushed, St::Delivered)
             .await
-            .map_err(store_err)?;
+            .map_err(ApiError::internal)?;
         o.state = St::Delivered;
     }
     s.audit(
@@ -709,7 +704,7 @@ async fn confirm(
     let o = db
         .get(&id)
         .await
-        .map_err(store_err)?
+        .map_err(ApiError::internal)?
         .ok_or_else(not_found)?;
     if o.ueid != ueid {
         return Err(refuse(&s, &ch, "confirm", not_found()).await);
@@ -725,11 +720,11 @@ async fn confirm(
             ))
         }
     }
-    let previous = db.confirmed_for(&ueid).await.map_err(store_err)?;
+    let previous = db.confirmed_for(&ueid).await.map_err(ApiError::internal)?;
     if !db
         .advance(&id, St::Delivered, St::Confirmed)
         .await
-        .map_err(store_err)?
+        .map_err(ApiError::internal)?
     {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

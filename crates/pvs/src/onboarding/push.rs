@@ -48,10 +48,6 @@ pub struct Pushers {
     aaa_pools: tokio::sync::Mutex<HashMap<String, AnyPool>>,
 }
 
-fn udr_path(supi: &str) -> String {
-    format!("/nudr-dr/v2/subscription-data/{supi}/authentication-data/authentication-subscription")
-}
-
 /// The NEF path of a subscription.
 fn nef_path(af_id: &str, plmn: &str, nid: Option<&str>, supi: &str) -> String {
     let p = plmn.replace('-', "");
@@ -173,7 +169,7 @@ impl Pushers {
         let headers: Vec<(&str, &str)> = if key.is_empty() {
             Vec::new()
         } else {
-            vec![("idempotency-key", key)]
+            vec![(snpn_sbi::extract::IDEMPOTENCY_KEY, key)]
         };
         let body = sub.map(|s| {
             (
@@ -186,7 +182,12 @@ impl Pushers {
                 let c = SbiClient::new(url, &self.client)
                     .map_err(|e| from_client("udm", e))?
                     .with_bearer(token.clone().unwrap_or_default());
-                ("udm", c, udr_path(supi), None)
+                (
+                    "udm",
+                    c,
+                    snpn_models::udr::authentication_subscription_path(supi),
+                    None,
+                )
             }
             PushTarget::Nef {
                 url,
