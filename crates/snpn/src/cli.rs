@@ -84,7 +84,7 @@ pub struct UpArgs {
 /// `snpn serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// amf, ausf, udm, dcs, aanf or nef.
+    /// amf, ausf, udm, dcs, aanf, nef, pvs, so-amf, so-ausf or so-udm.
     pub nf: Nf,
     /// Configuration file (the whole deployment's; the function reads its section).
     #[arg(long)]

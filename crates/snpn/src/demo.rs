@@ -82,6 +82,16 @@ impl Deployment {
         store: Option<&str>,
         adjust: impl FnOnce(&mut SnpnConfig),
     ) -> Result<Self> {
+        Self::start_except(store, adjust, &[]).await
+    }
+
+    /// [`Deployment::start_with`] without the functions in `except`, whose ports stay free
+    /// for a `snpn serve` process started with [`Deployment::config_file`].
+    pub async fn start_except(
+        store: Option<&str>,
+        adjust: impl FnOnce(&mut SnpnConfig),
+        except: &[Nf],
+    ) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!(
             "snpn-demo-{}-{:08x}",
             std::process::id(),
@@ -95,12 +105,27 @@ impl Deployment {
             },
             None => StoreSpec::Sqlite(dir.clone()),
         };
-        let (cfg, running) = system::start_ephemeral_with(&spec, &dir.join("kek"), adjust).await?;
+        let (cfg, running) =
+            system::start_ephemeral_except(&spec, &dir.join("kek"), adjust, except).await?;
         Ok(Self {
             cfg,
             running: Some(running),
             dir,
         })
+    }
+
+    /// Writes the configuration (as adjusted by `adjust`) to a file in the deployment's
+    /// directory, for `snpn serve --config`.
+    pub fn config_file(
+        &self,
+        name: &str,
+        adjust: impl FnOnce(&mut SnpnConfig),
+    ) -> Result<std::path::PathBuf> {
+        let mut cfg = self.cfg.clone();
+        adjust(&mut cfg);
+        let path = self.dir.join(name);
+        cfg.save(&path)?;
+        Ok(path)
     }
 
     /// Base URL of a function.

@@ -130,7 +130,8 @@ impl FromStr for Nf {
 
 /// Running functions.
 pub struct Running {
-    /// Base URL of each running function.
+    /// Base URL of each function (of one started elsewhere too, see
+    /// [`start_ephemeral_except`]).
     pub urls: BTreeMap<Nf, String>,
     /// Address of the PVS's Ua* (TLS-PSK) front door, if the PVS runs.
     pub pvs_ua: Option<std::net::SocketAddr>,
@@ -226,6 +227,17 @@ pub async fn start_ephemeral_with(
     kek_file: &Path,
     adjust: impl FnOnce(&mut SnpnConfig),
 ) -> Result<(SnpnConfig, Running)> {
+    start_ephemeral_except(store, kek_file, adjust, &[]).await
+}
+
+/// [`start_ephemeral_with`], leaving the functions in `except` unstarted: their ports are
+/// in the configuration and released, for another process (`snpn serve`) to bind.
+pub async fn start_ephemeral_except(
+    store: &StoreSpec,
+    kek_file: &Path,
+    adjust: impl FnOnce(&mut SnpnConfig),
+    except: &[Nf],
+) -> Result<(SnpnConfig, Running)> {
     if !kek_file.exists() {
         write_private(kek_file, &snpn_store::Kek::generate().to_hex())?;
     }
@@ -254,9 +266,23 @@ pub async fn start_ephemeral_with(
     let mut nfs = Vec::new();
     let mut ua_listener = Some(ua_listener);
     for nf in Nf::ALL {
+        if except.contains(&nf) {
+            continue;
+        }
         let (router, ua) = nf.router(&cfg).await?;
         let ua = ua.and_then(|server| ua_listener.take().map(|l| (server, l)));
         nfs.push((nf, bound.remove(&nf).expect("bound above"), router, ua));
     }
-    Ok((cfg, serve(nfs).await))
+    drop(bound);
+    drop(ua_listener);
+    let mut running = serve(nfs).await;
+    for &nf in except {
+        running
+            .urls
+            .insert(nf, format!("http://{}", nf.server(&cfg).listen));
+        if nf == Nf::Pvs {
+            running.pvs_ua = Some(cfg.pvs.ua.listen);
+        }
+    }
+    Ok((cfg, running))
 }

@@ -179,9 +179,11 @@ async fn attested_onboarding_pushes_then_delivers_and_the_ue_joins_its_snpn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_replaces_the_credentials_in_the_network() {
     let dep = Deployment::start(None).await.unwrap();
+    let udm = Proxy::start(dep.url(Nf::SoUdm)).await;
     let mut ues = registered(&dep, 1, 1).await;
     let mut policy = direct_policy(&dep);
     policy["reonboarding"] = json!("rotate");
+    policy["threeGpp"]["push"]["url"] = json!(format!("http://{}", udm.addr));
     prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
     let mut supis = Vec::new();
     for _ in 0..2 {
@@ -203,7 +205,144 @@ async fn rotation_replaces_the_credentials_in_the_network() {
         .map(|o| o["state"].clone())
         .collect();
     assert_eq!(states, vec![json!("confirmed"), json!("superseded")]);
+
+    // A third rotation while the UDM is down at the confirmation: the old subscription
+    // cannot be removed, stays confirmed with the error recorded, and the sweeper removes
+    // it once the UDM is back.
+    let mut ch = channel(&dep, &ues[0]).await;
+    provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+        .await
+        .unwrap();
+    let d = provision::fetch_credentials(&mut ch).await.unwrap();
+    supis.push(d.three_gpp.as_ref().unwrap().supi.clone());
+    udm.set(DOWN);
+    take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+    let list = onboardings(&dep, "acme").await;
+    assert_eq!(list[1]["state"], "confirmed", "{list:?}");
+    assert!(list[1]["error"].as_str().unwrap().starts_with("rotation"));
+    assert_eq!(so_udm_subscription(&dep, &supis[1]).await.0, 200);
+    udm.set(PASS);
+    sweep(&dep).await;
+    assert_eq!(so_udm_subscription(&dep, &supis[1]).await.0, 404);
+    assert_eq!(so_udm_subscription(&dep, &supis[2]).await.0, 200);
+    let states: Vec<Value> = onboardings(&dep, "acme")
+        .await
+        .iter()
+        .map(|o| o["state"].clone())
+        .collect();
+    assert_eq!(
+        states,
+        vec![json!("confirmed"), json!("superseded"), json!("superseded")]
+    );
     dep.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preconfigured_credentials_are_pushed_delivered_and_registered() {
+    for store in stores() {
+        let dep = Deployment::start(store.as_deref()).await.unwrap();
+        let mut ues = registered(&dep, 1, 2).await;
+        let token = dep.cfg.tools.pvs_admin_token.clone();
+        let mut policy = direct_policy(&dep);
+        policy["source"] = json!("preconfigured");
+        prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+        let url = |path: &str| format!("{}/pvs-admin/v1/owners/acme/{path}", dep.url(Nf::Pvs));
+        // Preconfigured credentials are kept: rotation is refused.
+        let mut rotating = policy.clone();
+        rotating["reonboarding"] = json!("rotate");
+        let r = http()
+            .put(url("credential-policy"))
+            .bearer_auth(&token)
+            .json(&rotating)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("/reonboarding"));
+
+        let u0 = ues[0].profile.ueid.clone().unwrap();
+        let u1 = ues[1].profile.ueid.clone().unwrap();
+        let (k, opc) = (
+            "465b5ce8b199b49faa5f0a2ee238a6bc",
+            "cd63cb71954a9f4e48a5994e37a02baf",
+        );
+        let supi = "imsi-001010000000777";
+        let put = |ueid: String, body: Value| {
+            let r = http()
+                .put(url(&format!("preconfigured-credentials/{ueid}")))
+                .bearer_auth(&token)
+                .json(&body);
+            async move {
+                let r = r.send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let creds = |supi: &str| json!({"threeGpp": {"supi": supi, "k": k, "opc": opc}});
+        // Bad input: a SUPI of another PLMN, a device not on the owner's list.
+        let (st, body) = put(u0.clone(), creds("imsi-001020000000777")).await;
+        assert_eq!(st, 400, "{body}");
+        assert!(body.contains("/threeGpp/supi"), "{body}");
+        assert_eq!(put("ab".repeat(16), creds(supi)).await.0, 404);
+        assert_eq!(put(u0.clone(), creds(supi)).await.0, 204);
+        // The same SUPI for another device: refused.
+        let (st, body) = put(u1.clone(), creds(supi)).await;
+        assert_eq!(st, 409, "{body}");
+        assert!(body.contains("CREDENTIALS_IN_USE"), "{body}");
+        // Listed without secrets.
+        let list = http()
+            .get(url("preconfigured-credentials"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            list.contains(supi) && !list.contains(k) && !list.contains(opc),
+            "{list}"
+        );
+
+        // A device with nothing preconfigured gets a cause, and no onboarding starts.
+        let mut ch = channel(&dep, &ues[1]).await;
+        provision::attest(&mut ch, &ues[1].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+        assert_eq!(refused(e), (409, "NO_PRECONFIGURED_CREDENTIALS".into()));
+        assert!(onboardings(&dep, "acme").await.is_empty());
+
+        // The device with preconfigured credentials gets exactly them, pushed to the UDM
+        // first, and registers with them.
+        let mut ch = channel(&dep, &ues[0]).await;
+        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        let t = d.three_gpp.as_ref().unwrap();
+        assert_eq!(
+            (t.supi.as_str(), t.k.as_str(), t.opc.as_str()),
+            (supi, k, opc)
+        );
+        assert_eq!(so_udm_subscription(&dep, supi).await.0, 200);
+        // The UDM never returns K: registering with it proves the UDM holds the same.
+        take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+        // Removing them later changes nothing for the device that has them.
+        let r = http()
+            .delete(url(&format!("preconfigured-credentials/{u0}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let mut ch = channel(&dep, &ues[0]).await;
+        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+            .await
+            .unwrap();
+        let again = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(again.onboarding_id, d.onboarding_id);
+        dep.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,7 +538,8 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     dep.stop().await;
 }
 
-/// A TCP proxy in front of a function: passes, refuses connections, or holds every answer.
+/// A TCP proxy in front of a function: passes, refuses connections, delays or holds every
+/// answer, or swallows every request.
 struct Proxy {
     addr: std::net::SocketAddr,
     mode: Arc<AtomicU8>,
@@ -408,6 +548,10 @@ struct Proxy {
 const PASS: u8 = 0;
 const DOWN: u8 = 1;
 const SLOW: u8 = 2;
+/// Requests go through; answers are held for as long as the mode stays.
+const HOLD: u8 = 3;
+/// Connections are accepted and read, but nothing is forwarded.
+const SINK: u8 = 4;
 
 impl Proxy {
     async fn start(target: String) -> Self {
@@ -421,9 +565,18 @@ impl Proxy {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
-                if m.load(Ordering::SeqCst) == DOWN {
-                    drop(inbound);
-                    continue;
+                match m.load(Ordering::SeqCst) {
+                    DOWN => {
+                        drop(inbound);
+                        continue;
+                    }
+                    SINK => {
+                        tokio::spawn(async move {
+                            let _ = tokio::io::copy(&mut inbound, &mut tokio::io::sink()).await;
+                        });
+                        continue;
+                    }
+                    _ => {}
                 }
                 let target = target.clone();
                 let m = m.clone();
@@ -433,7 +586,15 @@ impl Proxy {
                     };
                     let (mut ri, mut wi) = inbound.split();
                     let (mut ro, mut wo) = out.split();
-                    let up = tokio::io::copy(&mut ri, &mut wo);
+                    // The client's end: copied until it closes, then passed on; the
+                    // connection ends when the server's end does (a killed server closes
+                    // the client's connection too).
+                    let up = async {
+                        use tokio::io::AsyncWriteExt;
+                        let _ = tokio::io::copy(&mut ri, &mut wo).await;
+                        let _ = wo.shutdown().await;
+                        std::future::pending::<()>().await
+                    };
                     let down = async {
                         let mut buf = vec![0u8; 16 * 1024];
                         loop {
@@ -447,10 +608,27 @@ impl Proxy {
                                 DOWN => return Ok(()),
                                 _ => {}
                             }
+                            while m.load(Ordering::SeqCst) == HOLD {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            if m.load(Ordering::SeqCst) == DOWN {
+                                // What was held is lost.
+                                return Ok(());
+                            }
                             wi.write_all(&buf[..n]).await?;
                         }
                     };
-                    let _ = tokio::join!(up, down);
+                    // Going down cuts the open connections too.
+                    let cut = async {
+                        while m.load(Ordering::SeqCst) != DOWN {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = up => {}
+                        _ = down => {}
+                        _ = cut => {}
+                    }
                 });
             }
         });
@@ -573,24 +751,248 @@ async fn faults_leave_network_and_ue_consistent() {
         assert_ne!(d.three_gpp.as_ref().unwrap().supi, supi2);
         take_and_join(&dep, &mut ues[2], &mut ch, &d).await;
 
-        // Invariants: every confirmed onboarding's subscription is in the UDM, exactly the
-        // SUPIs delivered; the rolled-back one is not.
-        let all = onboardings(&dep, "acme").await;
-        let mut supis = std::collections::HashSet::new();
-        for o in &all {
-            let supi = o["snpnSupi"].as_str().unwrap();
-            assert!(
-                supis.insert(supi.to_owned()),
-                "SUPI {supi} provisioned twice"
-            );
-            let st = so_udm_subscription(&dep, supi).await.0;
-            match o["state"].as_str().unwrap() {
-                "confirmed" => assert_eq!(st, 200, "{o}"),
-                "rolled_back" => assert_eq!(st, 404, "{o}"),
-                other => panic!("unexpected state {other}"),
-            }
+        assert_consistent(&dep, "acme", 4).await;
+        dep.stop().await;
+    }
+}
+
+/// The invariants after faults: every confirmed onboarding's subscription is in the UDM,
+/// every rolled-back one is not, no SUPI was given twice, and nothing is left open.
+async fn assert_consistent(dep: &Deployment, owner: &str, n: usize) {
+    let all = onboardings(dep, owner).await;
+    let mut supis = std::collections::HashSet::new();
+    for o in &all {
+        let supi = o["snpnSupi"].as_str().unwrap();
+        assert!(
+            supis.insert(supi.to_owned()),
+            "SUPI {supi} provisioned twice"
+        );
+        let st = so_udm_subscription(dep, supi).await.0;
+        match o["state"].as_str().unwrap() {
+            "confirmed" => assert_eq!(st, 200, "{o}"),
+            "rolled_back" => assert_eq!(st, 404, "{o}"),
+            other => panic!("unexpected state {other}: {o}"),
         }
-        assert_eq!(all.len(), 4);
+    }
+    assert_eq!(all.len(), n, "{all:?}");
+}
+
+/// A PVS in its own process (`snpn serve pvs`), killed with SIGKILL.
+struct PvsProcess(tokio::process::Child);
+
+impl PvsProcess {
+    async fn start(config: &std::path::Path) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_snpn"))
+            .arg("serve")
+            .arg("pvs")
+            .arg("--config")
+            .arg(config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the PVS process did not start in 60 s")
+            .unwrap()
+            .expect("the PVS process exited");
+        assert!(ready.starts_with("pvs "), "{ready}");
+        Self(child)
+    }
+
+    /// SIGKILL: no shutdown, no cleanup.
+    async fn kill(mut self) {
+        self.0.kill().await.unwrap();
+    }
+}
+
+/// Polls the PVS's onboardings of `owner` until one satisfies `f`.
+async fn until(dep: &Deployment, owner: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..300 {
+        if let Some(o) = onboardings(dep, owner).await.into_iter().find(|o| f(o)) {
+            return o;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no onboarding {what} after 15 s");
+}
+
+/// Starts `fetch_credentials` in the background; returns the channel and the outcome.
+fn fetch_in_background(
+    mut ch: PvsChannel,
+) -> tokio::task::JoinHandle<(
+    PvsChannel,
+    Result<snpn_models::onboarding::CredentialsDelivery, OnboardError>,
+)> {
+    tokio::spawn(async move {
+        let r = provision::fetch_credentials(&mut ch).await;
+        (ch, r)
+    })
+}
+
+/// Opens a channel to the PVS through `ua` and attests the UE in it.
+async fn attested_channel(dep: &Deployment, ue: &DemoUe, ua: &str) -> PvsChannel {
+    let mut ch = PvsChannel::open(&ue.profile, ua, &dep.cfg.pvs.fqdn)
+        .await
+        .unwrap();
+    provision::attest(&mut ch, &ue.attester, Format::Cwt)
+        .await
+        .unwrap();
+    ch
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_pvs_process_mid_onboarding_resumes_or_rolls_back() {
+    for store in stores() {
+        // Everything in this process but the PVS, which runs as `snpn serve pvs` and is
+        // killed with SIGKILL at each step of the onboarding.
+        let dep = Deployment::start_except(
+            store.as_deref(),
+            |c| {
+                c.pvs.onboarding.push_timeout_ms = 30_000;
+                c.pvs.onboarding.rollback_after_s = 3600;
+                c.pvs.onboarding.sweep_interval_s = 3600;
+                c.pvs.client.retries = 0;
+                c.pvs.client.timeout_ms = 30_000;
+            },
+            &[Nf::Pvs],
+        )
+        .await
+        .unwrap();
+        let config = dep.config_file("pvs.toml", |_| {}).unwrap();
+        let mut pvs = PvsProcess::start(&config).await;
+        let udm = Proxy::start(dep.url(Nf::SoUdm)).await;
+        let ua = Proxy::start(dep.pvs_ua()).await;
+        let ua_addr = ua.addr.to_string();
+        let mut ues = registered(&dep, 1, 5).await;
+        let mut policy = direct_policy(&dep);
+        policy["threeGpp"]["push"]["url"] = json!(format!("http://{}", udm.addr));
+        prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+        let ueid = |u: &DemoUe| u.profile.ueid.clone().unwrap();
+
+        // 1. Killed while its push to the UDM is in flight, before the UDM got it.
+        udm.set(SINK);
+        let ch = attested_channel(&dep, &ues[0], &ua_addr).await;
+        let fetch = fetch_in_background(ch);
+        let u0 = ueid(&ues[0]);
+        let o1 = until(&dep, "acme", "generated", |o| o["ueid"] == u0.as_str()).await;
+        assert_eq!(o1["state"], "generated");
+        pvs.kill().await;
+        assert!(fetch.await.unwrap().1.is_err(), "the UE lost its answer");
+        udm.set(PASS);
+        pvs = PvsProcess::start(&config).await;
+        let mut ch = attested_channel(&dep, &ues[0], &ua_addr).await;
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(d.onboarding_id, o1["id"].as_str().unwrap(), "resumed");
+        assert_eq!(
+            Some(d.three_gpp.as_ref().unwrap().supi.as_str()),
+            o1["snpnSupi"].as_str()
+        );
+        take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+
+        // 2. Killed after the UDM stored the subscription, before the PVS heard back.
+        udm.set(HOLD);
+        let ch = attested_channel(&dep, &ues[1], &ua_addr).await;
+        let fetch = fetch_in_background(ch);
+        let u1 = ueid(&ues[1]);
+        let o2 = until(&dep, "acme", "generated", |o| o["ueid"] == u1.as_str()).await;
+        let supi2 = o2["snpnSupi"].as_str().unwrap().to_owned();
+        for _ in 0..300 {
+            if so_udm_subscription(&dep, &supi2).await.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(so_udm_subscription(&dep, &supi2).await.0, 200);
+        pvs.kill().await;
+        assert!(fetch.await.unwrap().1.is_err());
+        udm.set(PASS);
+        pvs = PvsProcess::start(&config).await;
+        let mut ch = attested_channel(&dep, &ues[1], &ua_addr).await;
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(d.onboarding_id, o2["id"].as_str().unwrap());
+        assert_eq!(d.three_gpp.as_ref().unwrap().supi, supi2);
+        take_and_join(&dep, &mut ues[1], &mut ch, &d).await;
+        // The repeated push (same Idempotency-Key) did not reset SQN_HE: a second
+        // registration works.
+        provision::join(
+            &mut ues[1].profile,
+            &dep.url(Nf::SoAmf),
+            &ClientConfig::default(),
+        )
+        .await
+        .unwrap();
+
+        // 3. Killed after `delivered` was recorded, while the answer was on its way to the
+        // UE (held by the proxy in front of the Ua* front door): the UE asks again and gets
+        // the same credentials.
+        let ch = attested_channel(&dep, &ues[2], &ua_addr).await;
+        ua.set(HOLD);
+        let fetch = fetch_in_background(ch);
+        let u2 = ueid(&ues[2]);
+        let o3 = until(&dep, "acme", "delivered", |o| {
+            o["ueid"] == u2.as_str() && o["state"] == "delivered"
+        })
+        .await;
+        pvs.kill().await;
+        ua.set(DOWN);
+        assert!(fetch.await.unwrap().1.is_err(), "the answer was lost");
+        ua.set(PASS);
+        pvs = PvsProcess::start(&config).await;
+        let mut ch = attested_channel(&dep, &ues[2], &ua_addr).await;
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(d.onboarding_id, o3["id"].as_str().unwrap());
+        assert_eq!(
+            Some(d.three_gpp.as_ref().unwrap().supi.as_str()),
+            o3["snpnSupi"].as_str()
+        );
+        take_and_join(&dep, &mut ues[2], &mut ch, &d).await;
+
+        // 4. Killed after the UE got its credentials, before it confirmed: it confirms with
+        // the restarted PVS and joins.
+        let mut ch = attested_channel(&dep, &ues[3], &ua_addr).await;
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        pvs.kill().await;
+        drop(ch);
+        pvs = PvsProcess::start(&config).await;
+        let mut ch = attested_channel(&dep, &ues[3], &ua_addr).await;
+        take_and_join(&dep, &mut ues[3], &mut ch, &d).await;
+
+        // 5. Killed with the subscription in the UDM, and the UE never comes back: the
+        // restarted PVS's sweeper removes it from the network and rolls the onboarding back.
+        udm.set(HOLD);
+        let ch = attested_channel(&dep, &ues[4], &ua_addr).await;
+        let fetch = fetch_in_background(ch);
+        let u4 = ueid(&ues[4]);
+        let o5 = until(&dep, "acme", "generated", |o| o["ueid"] == u4.as_str()).await;
+        let supi5 = o5["snpnSupi"].as_str().unwrap().to_owned();
+        for _ in 0..300 {
+            if so_udm_subscription(&dep, &supi5).await.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        pvs.kill().await;
+        let _ = fetch.await;
+        udm.set(PASS);
+        let sweeping = dep
+            .config_file("pvs-sweeping.toml", |c| {
+                c.pvs.onboarding.rollback_after_s = 0;
+                c.pvs.onboarding.sweep_interval_s = 1;
+            })
+            .unwrap();
+        pvs = PvsProcess::start(&sweeping).await;
+        until(&dep, "acme", "rolled back", |o| {
+            o["ueid"] == u4.as_str() && o["state"] == "rolled_back"
+        })
+        .await;
+        assert_eq!(so_udm_subscription(&dep, &supi5).await.0, 404);
+
+        assert_consistent(&dep, "acme", 5).await;
+        pvs.kill().await;
         dep.stop().await;
     }
 }
