@@ -44,6 +44,11 @@ pub fn router(state: PvsState) -> Router {
             crate::onboarding::admin::get_policy
         ))
         .routes(routes!(crate::onboarding::admin::list_onboardings))
+        .routes(routes!(
+            crate::onboarding::admin::put_preconfigured,
+            crate::onboarding::admin::delete_preconfigured
+        ))
+        .routes(routes!(crate::onboarding::admin::list_preconfigured))
         .route_layer(middleware::from_fn_with_state(
             (clients, "admin"),
             require_role,

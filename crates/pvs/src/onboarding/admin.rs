@@ -1,5 +1,5 @@
-//! Administration of attested onboarding (role `admin`): an owner's credential policy and
-//! its onboardings.
+//! Administration of attested onboarding (role `admin`): an owner's credential policy, the
+//! credentials it preconfigured per device, and its onboardings.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use snpn_sbi::{ApiError, ProblemDetails, SbiJson};
 
-use super::db::{OnboardingDb, OnboardingSummary};
-use super::policy::CredentialPolicy;
+use super::db::{OnboardingDb, OnboardingSummary, PreconfiguredSummary};
+use super::policy::{CredentialPolicy, Preconfigured};
 use crate::PvsState;
 
 async fn owner_plmn(s: &PvsState, owner: &str) -> Result<String, ApiError> {
@@ -127,6 +127,146 @@ pub(crate) async fn list_onboardings(
     let ueid = q.get("ueid").map(|u| u.to_ascii_lowercase());
     OnboardingDb::new(s.store.store().clone())
         .list(&owner, ueid.as_deref(), limit)
+        .await
+        .map(Json)
+        .map_err(ApiError::internal)
+}
+
+/// The owner's device with this UEID (lower-case hexadecimal), or a 404.
+async fn owners_device(s: &PvsState, owner: &str, ueid: &str) -> Result<String, ApiError> {
+    let plmn = owner_plmn(s, owner).await?;
+    let ueid = ueid.to_ascii_lowercase();
+    let not_found = || {
+        ApiError::not_found(
+            "DEVICE_NOT_FOUND",
+            format!("UEID {ueid} is not on owner {owner}'s onboarding list"),
+        )
+    };
+    if ueid.len() > 66 || hex::decode(&ueid).is_err() {
+        return Err(ApiError::invalid_param("ueid", "a UEID in hexadecimal"));
+    }
+    match s
+        .store
+        .device_by_ueid(&ueid)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some(d) if d.owner_id == owner => Ok(plmn),
+        _ => Err(not_found()),
+    }
+}
+
+/// Preconfigures the credentials of one of the owner's devices (policy `source:
+/// preconfigured`); they replace earlier ones and are used at its next new onboarding.
+#[utoipa::path(
+    put,
+    path = "/pvs-admin/v1/owners/{owner}/preconfigured-credentials/{ueid}",
+    params(
+        ("owner" = String, Path, description = "Owner id"),
+        ("ueid" = String, Path, description = "The device's UEID, hexadecimal"),
+    ),
+    request_body = Preconfigured,
+    responses(
+        (status = 204, description = "Stored (sealed under the KEK)"),
+        (status = 400, description = "Bad credentials or UEID", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the admin role", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such owner, or the UEID is not on its list", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The SUPI or AAA username is another device's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn put_preconfigured(
+    State(s): State<PvsState>,
+    Path((owner, ueid)): Path<(String, String)>,
+    SbiJson(p): SbiJson<Preconfigured>,
+) -> Result<Response, ApiError> {
+    let plmn = owners_device(&s, &owner, &ueid).await?;
+    p.validate(&plmn)
+        .map_err(|(field, why)| ApiError::invalid_param(field, why))?;
+    let ueid = ueid.to_ascii_lowercase();
+    if !OnboardingDb::new(s.store.store().clone())
+        .put_preconfigured(&owner, &ueid, &p)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "CREDENTIALS_IN_USE",
+            "the SUPI or AAA username is preconfigured for another device",
+        ));
+    }
+    s.audit(
+        "preconfigured-credentials",
+        true,
+        None,
+        None,
+        Some(&owner),
+        format!("credentials preconfigured for UEID {ueid}"),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Removes a device's preconfigured credentials (not those it was already given).
+#[utoipa::path(
+    delete,
+    path = "/pvs-admin/v1/owners/{owner}/preconfigured-credentials/{ueid}",
+    params(
+        ("owner" = String, Path, description = "Owner id"),
+        ("ueid" = String, Path, description = "The device's UEID, hexadecimal"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Bad UEID", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the admin role", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such owner or device, or nothing preconfigured", body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn delete_preconfigured(
+    State(s): State<PvsState>,
+    Path((owner, ueid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    owners_device(&s, &owner, &ueid).await?;
+    let ueid = ueid.to_ascii_lowercase();
+    if OnboardingDb::new(s.store.store().clone())
+        .delete_preconfigured(&owner, &ueid)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found(
+            "NO_PRECONFIGURED_CREDENTIALS",
+            format!("nothing preconfigured for UEID {ueid}"),
+        ))
+    }
+}
+
+/// An owner's preconfigured credentials, without their secrets.
+#[utoipa::path(
+    get,
+    path = "/pvs-admin/v1/owners/{owner}/preconfigured-credentials",
+    params(("owner" = String, Path, description = "Owner id")),
+    responses(
+        (status = 200, description = "Per device: UEID, SUPI, AAA username", body = [PreconfiguredSummary]),
+        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the admin role", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such owner", body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list_preconfigured(
+    State(s): State<PvsState>,
+    Path(owner): Path<String>,
+) -> Result<Json<Vec<PreconfiguredSummary>>, ApiError> {
+    owner_plmn(&s, &owner).await?;
+    OnboardingDb::new(s.store.store().clone())
+        .list_preconfigured(&owner)
         .await
         .map(Json)
         .map_err(ApiError::internal)

@@ -8,7 +8,7 @@ use snpn_store::{now_ms, Migration, Store, StoreError};
 use zeroize::Zeroizing;
 
 use super::machine::State;
-use super::policy::CredentialPolicy;
+use super::policy::{CredentialPolicy, Preconfigured};
 
 /// Schema of the onboarding tables.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -38,6 +38,43 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
           );
           CREATE INDEX onboardings_ueid ON onboardings (ueid, state);
           CREATE INDEX onboardings_sweep ON onboardings (state, updated_at)",
+}, Migration {
+    version: 301,
+    description: "preconfigured credentials; a SUPI is unique among live onboardings only",
+    // A rolled-back or superseded onboarding no longer holds its SUPI: preconfigured
+    // credentials are offered again after a rollback. (SQLite cannot drop a UNIQUE
+    // constraint: the table is rebuilt, which PostgreSQL does as well.)
+    sql: "CREATE TABLE preconfigured_credentials (
+            owner_id TEXT NOT NULL,
+            ueid TEXT NOT NULL,
+            supi TEXT UNIQUE,
+            aaa_username TEXT UNIQUE,
+            sealed {bytes} NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (owner_id, ueid)
+          );
+          CREATE TABLE onboardings_301 (
+            id TEXT PRIMARY KEY,
+            owner_id TEXT NOT NULL,
+            onboarding_supi TEXT NOT NULL,
+            ueid TEXT NOT NULL,
+            open_ueid TEXT UNIQUE,
+            state TEXT NOT NULL,
+            snpn_supi TEXT,
+            aaa_username TEXT,
+            sealed {bytes} NOT NULL,
+            error TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+          );
+          INSERT INTO onboardings_301 (id, owner_id, onboarding_supi, ueid, open_ueid, state, snpn_supi, aaa_username, sealed, error, created_at, updated_at)
+            SELECT id, owner_id, onboarding_supi, ueid, open_ueid, state, snpn_supi, aaa_username, sealed, error, created_at, updated_at FROM onboardings;
+          DROP TABLE onboardings;
+          ALTER TABLE onboardings_301 RENAME TO onboardings;
+          CREATE INDEX onboardings_ueid ON onboardings (ueid, state);
+          CREATE INDEX onboardings_sweep ON onboardings (state, updated_at);
+          CREATE UNIQUE INDEX onboardings_live_supi ON onboardings (snpn_supi)
+            WHERE state <> 'rolled_back' AND state <> 'superseded'",
 }];
 
 /// The credentials of one onboarding (sealed at rest).
@@ -102,6 +139,22 @@ pub struct OnboardingSummary {
     /// The last push error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Last changed, Unix ms.
+    pub updated_at: i64,
+}
+
+/// A device's preconfigured credentials, without their secrets (for listing).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreconfiguredSummary {
+    /// The device's UEID.
+    pub ueid: String,
+    /// The SUPI, if 3GPP credentials were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supi: Option<String>,
+    /// The AAA username, if AAA credentials were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aaa_username: Option<String>,
     /// Last changed, Unix ms.
     pub updated_at: i64,
 }
@@ -336,6 +389,120 @@ impl OnboardingDb {
         .fetch_all(self.store.pool())
         .await?;
         rows.iter().map(|r| self.row(r)).collect()
+    }
+
+    /// Confirmed onboardings that a newer confirmed onboarding of the same device replaced
+    /// (rotation) but whose credentials are still to be removed from the network.
+    pub async fn replaced(&self) -> Result<Vec<Onboarding>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM onboardings o WHERE o.state = 'confirmed' AND EXISTS
+               (SELECT 1 FROM onboardings n WHERE n.ueid = o.ueid AND n.state = 'confirmed'
+                AND n.created_at > o.created_at)
+             ORDER BY o.updated_at LIMIT 100"
+        ))
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(|r| self.row(r)).collect()
+    }
+
+    /// Stores a device's preconfigured credentials (replacing earlier ones); false if their
+    /// SUPI or AAA username is another device's.
+    pub async fn put_preconfigured(
+        &self,
+        owner: &str,
+        ueid: &str,
+        p: &Preconfigured,
+    ) -> Result<bool, StoreError> {
+        let json = Zeroizing::new(serde_json::to_vec(p).map_err(corrupt)?);
+        let sealed = self
+            .store
+            .sealer()
+            .seal(&format!("preconfigured:{owner}:{ueid}"), &json);
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query("DELETE FROM preconfigured_credentials WHERE owner_id = $1 AND ueid = $2")
+            .bind(owner)
+            .bind(ueid)
+            .execute(&mut *tx)
+            .await?;
+        let r = sqlx::query(
+            "INSERT INTO preconfigured_credentials (owner_id, ueid, supi, aaa_username, sealed, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(owner)
+        .bind(ueid)
+        .bind(p.three_gpp.as_ref().map(|t| t.supi.clone()))
+        .bind(p.aaa.as_ref().map(|a| a.username.clone()))
+        .bind(sealed)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await;
+        match r {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(true)
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A device's preconfigured credentials, with their secrets.
+    pub async fn preconfigured(
+        &self,
+        owner: &str,
+        ueid: &str,
+    ) -> Result<Option<Preconfigured>, StoreError> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT sealed FROM preconfigured_credentials WHERE owner_id = $1 AND ueid = $2",
+        )
+        .bind(owner)
+        .bind(ueid)
+        .fetch_optional(self.store.pool())
+        .await?;
+        let Some((sealed,)) = row else {
+            return Ok(None);
+        };
+        let json = self
+            .store
+            .sealer()
+            .open(&format!("preconfigured:{owner}:{ueid}"), &sealed)?;
+        serde_json::from_slice(&json).map(Some).map_err(corrupt)
+    }
+
+    /// Removes a device's preconfigured credentials; false if it had none.
+    pub async fn delete_preconfigured(&self, owner: &str, ueid: &str) -> Result<bool, StoreError> {
+        let n =
+            sqlx::query("DELETE FROM preconfigured_credentials WHERE owner_id = $1 AND ueid = $2")
+                .bind(owner)
+                .bind(ueid)
+                .execute(self.store.pool())
+                .await?
+                .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// An owner's preconfigured credentials, without their secrets.
+    pub async fn list_preconfigured(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<PreconfiguredSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ueid, supi, aaa_username, updated_at FROM preconfigured_credentials
+             WHERE owner_id = $1 ORDER BY ueid",
+        )
+        .bind(owner)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PreconfiguredSummary {
+                    ueid: r.try_get("ueid")?,
+                    supi: r.try_get("supi")?,
+                    aaa_username: r.try_get("aaa_username")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
     }
 
     /// Onboardings (newest first), of one owner and/or one UEID.

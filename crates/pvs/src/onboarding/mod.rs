@@ -48,7 +48,7 @@ use crate::store::{Device, Owner};
 use crate::PvsState;
 use db::{Issued, Onboarding, OnboardingDb};
 use machine::{Next, State as St};
-use policy::{CredentialPolicy, Reonboarding};
+use policy::{CredentialPolicy, CredentialSource, Reonboarding};
 use push::PushError;
 
 /// Causes of the onboarding API.
@@ -61,6 +61,10 @@ pub mod cause {
     pub const NOT_ATTESTED: &str = "NOT_ATTESTED";
     /// 409: the owner has no credential policy.
     pub const NO_CREDENTIAL_POLICY: &str = "NO_CREDENTIAL_POLICY";
+    /// 409: the policy takes preconfigured credentials and the device has none.
+    pub const NO_PRECONFIGURED_CREDENTIALS: &str = "NO_PRECONFIGURED_CREDENTIALS";
+    /// 409: the credentials are another device's (its SUPI or AAA username).
+    pub const CREDENTIALS_IN_USE: &str = "CREDENTIALS_IN_USE";
     /// 409: the owner's SUPI range is exhausted.
     pub const SUPI_RANGE_EXHAUSTED: &str = "SUPI_RANGE_EXHAUSTED";
     /// 503: the network did not acknowledge the credentials; nothing was delivered, retry.
@@ -357,7 +361,8 @@ fn aaa_username(device: &Device, ueid: &str, realm: &str) -> String {
     }
 }
 
-/// Generates the credentials of a new onboarding per the owner's policy.
+/// The credentials of a new onboarding per the owner's policy: generated, or the ones the
+/// owner preconfigured for this device.
 async fn generate(
     s: &PvsState,
     owner: &Owner,
@@ -365,6 +370,9 @@ async fn generate(
     device: &Device,
     ueid: &str,
 ) -> Result<Issued, ApiError> {
+    if policy.source == CredentialSource::Preconfigured {
+        return preconfigured(s, owner, policy, ueid).await;
+    }
     let three_gpp = match &policy.three_gpp {
         Some(t) => {
             let msin = db(s)
@@ -413,6 +421,64 @@ async fn generate(
             },
         }),
         None => None,
+    };
+    Ok(Issued {
+        plmn: owner.plmn.clone(),
+        nid: owner.nid.clone(),
+        three_gpp,
+        aaa,
+    })
+}
+
+/// The credentials the owner preconfigured for the device, completed by the policy.
+async fn preconfigured(
+    s: &PvsState,
+    owner: &Owner,
+    policy: &CredentialPolicy,
+    ueid: &str,
+) -> Result<Issued, ApiError> {
+    let p = db(s)
+        .preconfigured(&owner.id, ueid)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                cause::NO_PRECONFIGURED_CREDENTIALS,
+                format!(
+                    "owner {} preconfigured no credentials for UEID {ueid}",
+                    owner.id
+                ),
+            )
+        })?;
+    let missing = |what: &str| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            cause::NO_PRECONFIGURED_CREDENTIALS,
+            format!(
+                "the policy gives {what} credentials but none were preconfigured for UEID {ueid}"
+            ),
+        )
+    };
+    let three_gpp = match (&policy.three_gpp, p.three_gpp) {
+        (Some(t), Some(c)) => Some(ThreeGppCredentials {
+            supi: c.supi,
+            mnc_len: (owner.plmn.len() - 4) as u8,
+            k: c.k.to_ascii_lowercase(),
+            opc: c.opc.to_ascii_lowercase(),
+            amf: t.amf.to_ascii_lowercase(),
+            algorithm_id: "milenage".into(),
+            authentication_method: t.authentication_method,
+            routing_indicator: t.routing_indicator.clone(),
+            hn_key: t.hn_key.clone(),
+        }),
+        (Some(_), None) => return Err(missing("3GPP")),
+        (None, _) => None,
+    };
+    let aaa = match (&policy.aaa, p.aaa) {
+        (Some(_), Some(a)) => Some(a),
+        (Some(_), None) => return Err(missing("AAA")),
+        (None, _) => None,
     };
     Ok(Issued {
         plmn: owner.plmn.clone(),
@@ -483,7 +549,12 @@ pub(crate) async fn push_all(
         .await?;
     }
     if let (Some(p), Some(a)) = (&policy.aaa, &o.issued.aaa) {
-        within(timeout, "aaa", s.push.push_aaa(p, &a.username, &a.password)).await?;
+        within(
+            timeout,
+            "aaa",
+            s.push.push_aaa(p, &a.username, &a.password, &o.id),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -505,7 +576,12 @@ pub(crate) async fn remove_all(
         .await?;
     }
     if let (Some(p), Some(a)) = (&policy.aaa, &o.issued.aaa) {
-        within(timeout, "aaa", s.push.remove_aaa(p, &a.username)).await?;
+        within(
+            timeout,
+            "aaa",
+            s.push.remove_aaa(p, &a.username, &a.password, &o.id),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -557,9 +633,26 @@ async fn credentials(
                 format!("owner {} has no credential policy", owner.id),
             )
         })?;
+    let mut attempts = 0;
     let mut o = loop {
         if let Some(open) = db.open_for(&ueid).await.map_err(ApiError::internal)? {
             break open;
+        }
+        attempts += 1;
+        if attempts > 3 {
+            // Not a concurrent request of this device: the SUPI is another live
+            // onboarding's (preconfigured credentials given twice).
+            return Err(refuse(
+                &s,
+                &ch,
+                "credentials",
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    cause::CREDENTIALS_IN_USE,
+                    "the device's credentials are held by another device's onboarding",
+                ),
+            )
+            .await);
         }
         if let Some(done) = db.confirmed_for(&ueid).await.map_err(ApiError::internal)? {
             if policy.reonboarding == Reonboarding::Keep {
@@ -749,7 +842,9 @@ async fn confirm(
 async fn supersede(s: &PvsState, policy: &CredentialPolicy, prev: &Onboarding) {
     match remove_all(s, policy, prev).await {
         Ok(()) => {
-            let _ = db(s).advance(&prev.id, St::Confirmed, St::Superseded).await;
+            if let Ok(true) = db(s).advance(&prev.id, St::Confirmed, St::Superseded).await {
+                tracing::info!(onboarding = %prev.id, "superseded: rotated credentials removed");
+            }
         }
         Err(e) => {
             tracing::warn!(onboarding = %prev.id, error = %e, "removing rotated credentials failed; the old onboarding stays confirmed with the error recorded");
@@ -759,9 +854,16 @@ async fn supersede(s: &PvsState, policy: &CredentialPolicy, prev: &Onboarding) {
 }
 
 /// One pass of the sweeper: onboardings never delivered and older than
-/// `rollback_after_s` are removed from the network and rolled back.
+/// `rollback_after_s` are removed from the network and rolled back; credentials that a
+/// rotation replaced but could not remove (a target was down, or the PVS stopped between
+/// the confirmation and the removal) are removed again. Returns the number rolled back.
 pub async fn sweep(s: &PvsState) -> Result<usize, snpn_store::StoreError> {
     let db = db(s);
+    for prev in db.replaced().await? {
+        if let Some(policy) = db.policy(&prev.owner_id).await? {
+            supersede(s, &policy, &prev).await;
+        }
+    }
     let before = snpn_store::now_ms() - s.cfg.onboarding.rollback_after_s * 1000;
     let mut n = 0;
     for state in [St::Generated, St::Pushed] {
@@ -774,6 +876,14 @@ pub async fn sweep(s: &PvsState) -> Result<usize, snpn_store::StoreError> {
                     if db.advance(&o.id, state, St::RolledBack).await? {
                         n += 1;
                         tracing::info!(onboarding = %o.id, "rolled back: never delivered");
+                        // A rotation rolled back: the device's confirmed credentials are
+                        // put back where the new ones replaced them (an AAA user has one
+                        // password).
+                        if let Some(current) = db.confirmed_for(&o.ueid).await? {
+                            if let Err(e) = push_all(s, &policy, &current).await {
+                                let _ = db.set_error(&current.id, &format!("restore: {e}")).await;
+                            }
+                        }
                         s.audit(
                             "rollback",
                             true,

@@ -253,26 +253,29 @@ impl Pushers {
         Ok(pool)
     }
 
-    /// Writes a user's password to the AAA server's `radcheck` table (replacing any
-    /// password it had: idempotent).
+    /// Writes a user's password to the AAA server's `radcheck` (FreeRADIUS rlm_sql schema),
+    /// hashed as `SSHA2-256-Password`, replacing the user's previous password; `onboarding`
+    /// seeds the salt, so a repeated push writes the same row.
     pub async fn push_aaa(
         &self,
         aaa: &AaaPolicy,
         username: &str,
         password: &str,
+        onboarding: &str,
     ) -> Result<(), PushError> {
         let pool = self.aaa_pool(&aaa.sql_url).await?;
+        let value = ssha2_256_password(password, &radcheck_salt(onboarding));
         let r: Result<(), sqlx::Error> = async {
             let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM radcheck WHERE username = $1 AND attribute = 'Cleartext-Password'")
+            sqlx::query(&format!("DELETE FROM radcheck WHERE username = $1 AND attribute IN ({PASSWORD_ATTRIBUTES})"))
                 .bind(username)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
-                "INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, 'Cleartext-Password', ':=', $2)",
+                "INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, 'SSHA2-256-Password', ':=', $2)",
             )
             .bind(username)
-            .bind(password)
+            .bind(&value)
             .execute(&mut *tx)
             .await?;
             tx.commit().await
@@ -281,16 +284,53 @@ impl Pushers {
         r.map_err(|e| PushError::Unavailable("aaa", redact(e)))
     }
 
-    /// Removes a user's password from the AAA server.
-    pub async fn remove_aaa(&self, aaa: &AaaPolicy, username: &str) -> Result<(), PushError> {
+    /// Removes the password one onboarding wrote, and only that one: a newer onboarding of
+    /// the same user (rotation) keeps its own.
+    pub async fn remove_aaa(
+        &self,
+        aaa: &AaaPolicy,
+        username: &str,
+        password: &str,
+        onboarding: &str,
+    ) -> Result<(), PushError> {
         let pool = self.aaa_pool(&aaa.sql_url).await?;
-        sqlx::query("DELETE FROM radcheck WHERE username = $1 AND attribute = 'Cleartext-Password'")
-            .bind(username)
-            .execute(&pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| PushError::Unavailable("aaa", redact(e)))
+        let value = ssha2_256_password(password, &radcheck_salt(onboarding));
+        sqlx::query(
+            "DELETE FROM radcheck WHERE username = $1 AND attribute = 'SSHA2-256-Password' AND value = $2",
+        )
+        .bind(username)
+        .bind(&value)
+        .execute(&pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| PushError::Unavailable("aaa", redact(e)))
     }
+}
+
+/// The `radcheck` attributes that hold a user's known-good password.
+const PASSWORD_ATTRIBUTES: &str = "'Cleartext-Password', 'SSHA2-256-Password'";
+
+/// FreeRADIUS rlm_pap's salted SHA-256 form: base64(SHA-256(password ‖ salt) ‖ salt).
+pub fn ssha2_256_password(password: &str, salt: &[u8]) -> String {
+    use base64::Engine;
+    let mut h = openssl::sha::Sha256::new();
+    h.update(password.as_bytes());
+    h.update(salt);
+    let mut out = h.finish().to_vec();
+    out.extend_from_slice(salt);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+/// The salt of an onboarding's AAA password: 16 octets of SHA-256 over a label and the
+/// onboarding id; unique per onboarding and recomputable for an idempotent push.
+pub fn radcheck_salt(onboarding: &str) -> [u8; 16] {
+    let mut h = openssl::sha::Sha256::new();
+    h.update(b"snpn radcheck salt v1");
+    h.update(onboarding.as_bytes());
+    let d = h.finish();
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(&d[..16]);
+    salt
 }
 
 /// A database error without the URL's password (sqlx may quote the URL).
@@ -305,6 +345,23 @@ fn redact(e: impl std::fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssha2_256_is_the_digest_of_password_then_salt_followed_by_the_salt() {
+        use base64::Engine;
+        let salt = radcheck_salt("onboarding-1");
+        assert_ne!(salt, radcheck_salt("onboarding-2"));
+        let v = ssha2_256_password("hunter2", &salt);
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&v)
+            .unwrap();
+        assert_eq!(raw.len(), 48);
+        assert_eq!(&raw[32..], &salt);
+        let mut m = b"hunter2".to_vec();
+        m.extend_from_slice(&salt);
+        assert_eq!(&raw[..32], &openssl::sha::sha256(&m));
+        assert_ne!(v, ssha2_256_password("hunter3", &salt));
+    }
 
     #[test]
     fn nef_paths_name_the_snpn() {
