@@ -44,7 +44,7 @@ impl Default for ClientConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The peer answered with problem details.
-    #[error("{status}: {}", .problem.cause.as_deref().unwrap_or("-"))]
+    #[error("{status}: {}{}", .problem.cause.as_deref().unwrap_or("-"), detail_suffix(.problem))]
     Problem {
         /// HTTP status.
         status: StatusCode,
@@ -65,6 +65,14 @@ pub enum ClientError {
     /// The request could not be built.
     #[error("request: {0}")]
     Request(String),
+}
+
+/// ` (detail)` of problem details, for the error's text.
+fn detail_suffix(p: &ProblemDetails) -> String {
+    p.detail
+        .as_deref()
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default()
 }
 
 impl ClientError {

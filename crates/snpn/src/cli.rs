@@ -133,6 +133,82 @@ pub enum PvsCommand {
     },
     /// The newest audit entries.
     Audit(AuditArgs),
+    /// An owner's credential policy (attested onboarding).
+    Policy {
+        #[command(subcommand)]
+        /// Which.
+        cmd: PolicyCommand,
+    },
+    /// Preconfigure devices' credentials from a JSON-lines file, one
+    /// `{"ueid": …, "threeGpp": {"supi", "k", "opc"}, "aaa": {"username", "password"}}`
+    /// per device.
+    Preconfigure(PreconfigureArgs),
+    /// An owner's onboardings, newest first.
+    Onboardings(OnboardingsArgs),
+}
+
+/// `snpn admin pvs policy …`.
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Set an owner's credential policy from a JSON file (docs/onboarding.md).
+    Set(PolicySetArgs),
+    /// Show an owner's credential policy, without its secrets.
+    Show(OwnerOption),
+}
+
+/// An `--owner` option.
+#[derive(Args, Debug)]
+pub struct OwnerOption {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs policy set`.
+#[derive(Args, Debug)]
+pub struct PolicySetArgs {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    /// The policy, a JSON file.
+    #[arg(long)]
+    pub file: PathBuf,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs preconfigure`.
+#[derive(Args, Debug)]
+pub struct PreconfigureArgs {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    /// The JSON-lines file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
+}
+
+/// `snpn admin pvs onboardings`.
+#[derive(Args, Debug)]
+pub struct OnboardingsArgs {
+    /// Owner id.
+    #[arg(long)]
+    pub owner: String,
+    /// Only this device (UEID, hexadecimal).
+    #[arg(long)]
+    pub ueid: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[command(flatten)]
+    /// Where the PVS is.
+    pub target: Target,
 }
 
 /// `snpn admin pvs owner …`.

@@ -12,8 +12,8 @@ use snpn_sbi::client::{ClientConfig, SbiClient};
 use snpn_ue::profile::{key_path, CertCredentials};
 
 use crate::cli::{
-    CertCommand, DevicesCommand, JoinArgs, OnboardArgs, OwnerCommand, ProvisionArgs, PvsCommand,
-    Target,
+    CertCommand, DevicesCommand, JoinArgs, OnboardArgs, OwnerCommand, PolicyCommand, ProvisionArgs,
+    PvsCommand, Target,
 };
 use crate::config::{load_or_init, write_private, SnpnConfig};
 use crate::InputError;
@@ -215,6 +215,105 @@ pub async fn run(cmd: PvsCommand) -> Result<ExitCode> {
                     e["outcome"].as_str().unwrap_or("?"),
                     e["supi"].as_str().or(e["a_kid"].as_str()).unwrap_or("-"),
                     e["detail"].as_str().unwrap_or("")
+                );
+            }
+        }
+        PvsCommand::Policy {
+            cmd: PolicyCommand::Set(a),
+        } => {
+            owner_ok(&a.owner)?;
+            let text = std::fs::read_to_string(&a.file)
+                .with_context(|| format!("reading {}", a.file.display()))?;
+            let policy: Value = serde_json::from_str(&text)
+                .map_err(|e| InputError::new("--file", format!("not JSON: {e}")))?;
+            let p = call(
+                &a.target,
+                Method::PUT,
+                &format!("/pvs-admin/v1/owners/{}/credential-policy", a.owner),
+                Some(policy),
+            )
+            .await?;
+            println!("credential policy of {} set:", a.owner);
+            println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        PvsCommand::Policy {
+            cmd: PolicyCommand::Show(a),
+        } => {
+            owner_ok(&a.owner)?;
+            let p = call(
+                &a.target,
+                Method::GET,
+                &format!("/pvs-admin/v1/owners/{}/credential-policy", a.owner),
+                None,
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        PvsCommand::Preconfigure(a) => {
+            owner_ok(&a.owner)?;
+            let text = std::fs::read_to_string(&a.file)
+                .with_context(|| format!("reading {}", a.file.display()))?;
+            let client = pvs(&a.target)?;
+            let mut n = 0;
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let line_err = |e: String| InputError::new("FILE", format!("line {}: {e}", i + 1));
+                let mut entry: Value =
+                    serde_json::from_str(line).map_err(|e| line_err(e.to_string()))?;
+                let ueid = match entry.as_object_mut().and_then(|o| o.remove("ueid")) {
+                    Some(Value::String(u)) if !u.is_empty() && hex::decode(&u).is_ok() => u,
+                    _ => return Err(line_err("\"ueid\" (hexadecimal) is required".into()).into()),
+                };
+                client
+                    .call::<Value, Value>(
+                        Method::PUT,
+                        &format!(
+                            "/pvs-admin/v1/owners/{}/preconfigured-credentials/{ueid}",
+                            a.owner
+                        ),
+                        Some(&entry),
+                        true,
+                    )
+                    .await
+                    .with_context(|| format!("line {} (UEID {ueid})", i + 1))?;
+                n += 1;
+            }
+            println!("credentials preconfigured for {n} devices of {}", a.owner);
+        }
+        PvsCommand::Onboardings(a) => {
+            owner_ok(&a.owner)?;
+            let mut q = format!("?limit={}", a.limit);
+            if let Some(u) = &a.ueid {
+                if hex::decode(u).is_err() {
+                    return Err(InputError::new("--ueid", "must be hexadecimal").into());
+                }
+                q.push_str(&format!("&ueid={u}"));
+            }
+            let list = call(
+                &a.target,
+                Method::GET,
+                &format!("/pvs-admin/v1/owners/{}/onboardings{q}", a.owner),
+                None,
+            )
+            .await?;
+            for o in list.as_array().into_iter().flatten() {
+                println!(
+                    "{}  {}  {:<11} {}  {}{}",
+                    snpn_models::common::date_time(o["updatedAt"].as_i64().unwrap_or(0)),
+                    o["id"].as_str().unwrap_or("?"),
+                    o["state"].as_str().unwrap_or("?"),
+                    o["ueid"].as_str().unwrap_or("?"),
+                    o["snpnSupi"]
+                        .as_str()
+                        .or(o["aaaUsername"].as_str())
+                        .unwrap_or("-"),
+                    o["error"]
+                        .as_str()
+                        .map(|e| format!("  ({e})"))
+                        .unwrap_or_default()
                 );
             }
         }

@@ -457,7 +457,14 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
             client_id: "pvs-3p".into(),
             client_secret: "third-party-pvs-secret-0123456789".into(),
             af_fqdn: c.pvs.fqdn.clone(),
-            provisioning: vec!["00101-000000000AB".into()],
+            provisioning: vec!["00101-000000000AB".into(), "00102".into()],
+        });
+        // Another PLMN (001-02), whose UDM (played by the ON's UDM) the NEF also serves.
+        c.nef.udms.push(snpn_nef::provisioning::NefUdm {
+            plmn: "001-02".into(),
+            nid: None,
+            url: format!("http://{}", c.udm.sbi.listen),
+            token: c.tools.udm_provisioning_token.clone(),
         });
         c.pvs.akma = snpn_pvs::AkmaSource::Nef {
             url: format!("http://{}", c.nef.sbi.listen),
@@ -467,20 +474,83 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     })
     .await
     .unwrap();
-    let mut ues = registered(&dep, 1, 1).await;
+    let mut ues = registered(&dep, 1, 2).await;
+    let nef_proxy = Proxy::start(dep.url(Nf::Nef)).await;
     let mut policy = direct_policy(&dep);
-    policy["threeGpp"]["push"] = json!({"via": "nef", "url": dep.url(Nf::Nef),
+    policy["threeGpp"]["push"] = json!({"via": "nef", "url": format!("http://{}", nef_proxy.addr),
         "clientId": "pvs-3p", "clientSecret": "third-party-pvs-secret-0123456789"});
-    prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+    prepare_owner(&dep, "acme", &policy, &ues[..1])
+        .await
+        .unwrap();
     let mut ch = channel(&dep, &ues[0]).await;
     let out = provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
         .await
         .unwrap();
     assert_eq!(out.owner, "acme");
+    // The NEF is unreachable: nothing is delivered; once it is back the same onboarding
+    // resumes.
+    nef_proxy.set(DOWN);
+    let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+    assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
+    let pending = onboardings(&dep, "acme").await;
+    assert_eq!(pending[0]["state"], "generated");
+    nef_proxy.set(PASS);
     let d = provision::fetch_credentials(&mut ch).await.unwrap();
+    assert_eq!(d.onboarding_id, pending[0]["id"].as_str().unwrap());
     let supi = d.three_gpp.as_ref().unwrap().supi.clone();
     assert_eq!(so_udm_subscription(&dep, &supi).await.0, 200);
     take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+
+    // An owner that is a PLMN operator (001-02): the PVS pushes through the NEF to that
+    // PLMN's UDM, named by its PLMN ID without a NID.
+    let pvs = dep.url(Nf::Pvs);
+    let admin = &dep.cfg.tools.pvs_admin_token;
+    let r = http()
+        .post(format!("{pvs}/pvs-admin/v1/owners"))
+        .bearer_auth(admin)
+        .json(&json!({"id": "globex", "name": "Globex", "plmn": "001-02", "nid": "000000000AB"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let mut plmn_policy = policy.clone();
+    plmn_policy["threeGpp"]["push"]["url"] = json!(dep.url(Nf::Nef));
+    plmn_policy["threeGpp"]["push"]["plmn"] = json!("001-02");
+    snpn::ops::pvs_policy(&pvs, admin, "globex", &plmn_policy)
+        .await
+        .unwrap();
+    snpn::ops::pvs_enlist_devices(
+        &pvs,
+        admin,
+        "globex",
+        &[(ues[1].profile.supi.clone(), ues[1].profile.ueid.clone())],
+        1,
+    )
+    .await
+    .unwrap();
+    let mut ch = channel(&dep, &ues[1]).await;
+    provision::attest(&mut ch, &ues[1].attester, Format::Cwt)
+        .await
+        .unwrap();
+    let d = provision::fetch_credentials(&mut ch).await.unwrap();
+    let plmn_supi = d.three_gpp.as_ref().unwrap().supi.clone();
+    assert!(plmn_supi.starts_with("imsi-00102"), "{plmn_supi}");
+    provision::confirm(&mut ch, &d.onboarding_id).await.unwrap();
+    let r = http()
+        .get(format!(
+            "{}/nudr-dr/v2/subscription-data/{plmn_supi}/authentication-data/authentication-subscription",
+            dep.url(Nf::Udm)
+        ))
+        .bearer_auth(&dep.cfg.tools.udm_provisioning_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "in the other PLMN's UDM");
+    assert_eq!(
+        so_udm_subscription(&dep, &plmn_supi).await.0,
+        404,
+        "not in the SNPN's"
+    );
 
     // The NEF refuses an AF for an SNPN it may not provision, and a wrong {afId}.
     let nef = dep.url(Nf::Nef);
@@ -1004,6 +1074,70 @@ async fn sweep(dep: &Deployment) -> usize {
     snpn_pvs::onboarding::sweep(&pvs.state).await.unwrap()
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_aaa_server_holds_delivery_until_it_is_back() {
+    use snpn_store::sqlx;
+    let dep = Deployment::start(None).await.unwrap();
+    let mut ues = registered(&dep, 1, 1).await;
+    let dir = std::env::temp_dir().join(format!("snpn-aaa-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("radius.db");
+    let mut policy = direct_policy(&dep);
+    policy["aaa"] =
+        json!({"sqlUrl": format!("sqlite://{}", db.display()), "realm": "aaa.snpn.example"});
+    prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+    let mut ch = channel(&dep, &ues[0]).await;
+    provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
+        .await
+        .unwrap();
+    // The AAA server's database is not there: nothing is delivered.
+    let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+    assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
+    let pending = onboardings(&dep, "acme").await;
+    assert_eq!(pending[0]["state"], "generated");
+    assert!(
+        pending[0]["error"].as_str().unwrap().contains("aaa"),
+        "{pending:?}"
+    );
+    // It comes up (FreeRADIUS's rlm_sql radcheck table): the same onboarding resumes.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TABLE radcheck (id INTEGER PRIMARY KEY AUTOINCREMENT,
+           username VARCHAR(64) NOT NULL DEFAULT '', attribute VARCHAR(64) NOT NULL DEFAULT '',
+           op CHAR(2) NOT NULL DEFAULT '==', value VARCHAR(253) NOT NULL DEFAULT '')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let d = provision::fetch_credentials(&mut ch).await.unwrap();
+    assert_eq!(d.onboarding_id, pending[0]["id"].as_str().unwrap());
+    let aaa = d.aaa.clone().unwrap();
+    // One row, the salted hash (never the password): base64(SHA-256(password ‖ salt) ‖ salt).
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT username, attribute, value FROM radcheck")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, aaa.username);
+    assert_eq!(rows[0].1, "SSHA2-256-Password");
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&rows[0].2)
+        .unwrap();
+    let mut m = aaa.password.as_bytes().to_vec();
+    m.extend_from_slice(&raw[32..]);
+    assert_eq!(&raw[..32], &openssl::sha::sha256(&m));
+    assert!(!rows[0].2.contains(&aaa.password));
+    take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    dep.stop().await;
+}
+
 fn freeradius_available() -> bool {
     let have = |b: &str| {
         std::process::Command::new("sh")
@@ -1138,4 +1272,177 @@ async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
     if let Err(p) = outcome {
         std::panic::resume_unwind(p);
     }
+}
+
+/// Runs the `snpn` binary in `dir`; its standard output, or a panic with its error.
+async fn snpn_cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_snpn"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "snpn {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_sets_the_policy_provisions_a_ue_that_joins() {
+    let dep = Deployment::start(None).await.unwrap();
+    let config = dep.config_file("cli.toml", |_| {}).unwrap();
+    let dir = config.parent().unwrap().to_owned();
+    let cfg = config.to_str().unwrap();
+    let run = |args: Vec<&str>| {
+        let dir = dir.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        async move {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            snpn_cli(&dir, &a).await
+        }
+    };
+    run(vec![
+        "ue",
+        "manufacture",
+        "--out",
+        "ue.json",
+        "--record",
+        "rec.jsonl",
+        "--config",
+        cfg,
+    ])
+    .await;
+    run(vec!["admin", "dcs", "import", "rec.jsonl", "--config", cfg]).await;
+    let amf = dep.url(Nf::Amf);
+    run(vec!["ue", "register", "--ue", "ue.json", "--amf", &amf]).await;
+    run(vec![
+        "admin", "pvs", "owner", "add", "--id", "acme", "--name", "Acme", "--config", cfg,
+    ])
+    .await;
+    let policy = direct_policy(&dep);
+    let op = policy["threeGpp"]["op"].as_str().unwrap().to_owned();
+    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    let set = run(vec![
+        "admin",
+        "pvs",
+        "policy",
+        "set",
+        "--owner",
+        "acme",
+        "--file",
+        "policy.json",
+        "--config",
+        cfg,
+    ])
+    .await;
+    assert!(set.contains("credential policy of acme set"), "{set}");
+    assert!(!set.contains(&op), "the OP is write-only: {set}");
+    let shown = run(vec![
+        "admin", "pvs", "policy", "show", "--owner", "acme", "--config", cfg,
+    ])
+    .await;
+    assert!(shown.contains("\"reonboarding\": \"keep\""), "{shown}");
+    let ue: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ue.json")).unwrap()).unwrap();
+    let ueid = ue["ueid"].as_str().unwrap().to_owned();
+    std::fs::write(
+        dir.join("devices.jsonl"),
+        format!("{}\n", json!({"supi": ue["supi"], "ueid": ueid})),
+    )
+    .unwrap();
+    run(vec![
+        "admin",
+        "pvs",
+        "devices",
+        "import",
+        "--owner",
+        "acme",
+        "devices.jsonl",
+        "--config",
+        cfg,
+    ])
+    .await;
+
+    let provisioned = run(vec!["ue", "provision", "--ue", "ue.json", "--config", cfg]).await;
+    assert!(
+        provisioned.contains("provisioned for SNPN 001-01 / 000000000AB"),
+        "{provisioned}"
+    );
+    assert!(provisioned.contains("deregistered"), "{provisioned}");
+    let listed = run(vec![
+        "admin",
+        "pvs",
+        "onboardings",
+        "--owner",
+        "acme",
+        "--ueid",
+        &ueid,
+        "--config",
+        cfg,
+    ])
+    .await;
+    assert!(
+        listed.contains("confirmed") && listed.contains(&ueid),
+        "{listed}"
+    );
+    let joined = run(vec!["ue", "join", "--ue", "ue.json", "--config", cfg]).await;
+    assert!(joined.contains("registered with"), "{joined}");
+
+    // Bad input: a policy that is not JSON, one with a bad field, a bad UEID filter.
+    std::fs::write(dir.join("bad.json"), "{").unwrap();
+    std::fs::write(dir.join("bad-amf.json"), {
+        let mut p = direct_policy(&dep);
+        p["threeGpp"]["amf"] = json!("0000");
+        p.to_string()
+    })
+    .unwrap();
+    for (args, says) in [
+        (
+            vec![
+                "admin", "pvs", "policy", "set", "--owner", "acme", "--file", "bad.json",
+            ],
+            "--file",
+        ),
+        (
+            vec![
+                "admin",
+                "pvs",
+                "policy",
+                "set",
+                "--owner",
+                "acme",
+                "--file",
+                "bad-amf.json",
+            ],
+            "/threeGpp/amf",
+        ),
+        (
+            vec![
+                "admin",
+                "pvs",
+                "onboardings",
+                "--owner",
+                "acme",
+                "--ueid",
+                "xyz",
+            ],
+            "--ueid",
+        ),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--config", cfg]);
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_snpn"))
+            .args(&a)
+            .current_dir(&dir)
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success(), "{a:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{a:?}: {err}");
+    }
+    dep.stop().await;
 }

@@ -165,3 +165,109 @@ pub async fn join(
         ))?;
     crate::register(usim, amf_url, false, client).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use snpn_models::onboarding::{AaaCredentials, HnKeyInfo, ThreeGppCredentials};
+    use snpn_models::ueau::AuthType;
+
+    fn delivery(
+        plmn: &str,
+        nid: &str,
+        supi: &str,
+        k: &str,
+        mnc_len: u8,
+        key: &str,
+    ) -> CredentialsDelivery {
+        CredentialsDelivery {
+            onboarding_id: "o".into(),
+            state: "delivered".into(),
+            plmn: plmn.into(),
+            nid: nid.into(),
+            three_gpp: Some(ThreeGppCredentials {
+                supi: supi.into(),
+                mnc_len,
+                k: k.into(),
+                opc: k.into(),
+                amf: "8000".into(),
+                algorithm_id: "milenage".into(),
+                authentication_method: AuthType::FiveGAka,
+                routing_indicator: "0".into(),
+                hn_key: HnKeyInfo {
+                    scheme: "a".into(),
+                    id: 1,
+                    public_key: Some(key.into()),
+                },
+            }),
+            aaa: Some(AaaCredentials {
+                username: "u@r".into(),
+                password: "p".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_good_delivery_becomes_a_profile_and_a_bad_one_an_error() {
+        let key = "5a8d38864820197c3394b92613b20b91633cbd897119273bf8e4a6f4eec0a650";
+        let k = "465b5ce8b199b49faa5f0a2ee238a6bc";
+        let p = snpn_profile(&delivery(
+            "001-01",
+            "000000000AB",
+            "imsi-001010000000001",
+            k,
+            2,
+            key,
+        ))
+        .unwrap();
+        assert_eq!(p.usim.unwrap().supi, "imsi-001010000000001");
+        assert!(snpn_profile(&delivery(
+            "00101",
+            "000000000AB",
+            "imsi-001010000000001",
+            k,
+            2,
+            key
+        ))
+        .is_err());
+        assert!(
+            snpn_profile(&delivery("001-01", "zz", "imsi-001010000000001", k, 2, key)).is_err()
+        );
+        assert!(snpn_profile(&delivery("001-01", "000000000AB", "imsi-0010", k, 2, key)).is_err());
+        assert!(snpn_profile(&delivery(
+            "001-01",
+            "000000000AB",
+            "imsi-001010000000001",
+            "k",
+            2,
+            key
+        ))
+        .is_err());
+        assert!(snpn_profile(&delivery(
+            "001-01",
+            "000000000AB",
+            "imsi-001010000000001",
+            k,
+            2,
+            "00"
+        ))
+        .is_err());
+    }
+
+    proptest! {
+        /// Whatever the PVS sends, the UE refuses it with an error or takes it; never a
+        /// panic.
+        #[test]
+        fn any_delivery_is_taken_or_refused(
+            plmn in "[0-9-]{0,8}|\\PC{0,8}",
+            nid in "[0-9A-Fa-f]{0,12}|\\PC{0,12}",
+            supi in "(imsi|nai)-[0-9]{0,17}|\\PC{0,24}",
+            k in "[0-9a-f]{0,34}",
+            mnc_len in any::<u8>(),
+            key in "[0-9a-f]{0,70}",
+        ) {
+            let _ = snpn_profile(&delivery(&plmn, &nid, &supi, &k, mnc_len, &key));
+        }
+    }
+}

@@ -392,6 +392,49 @@ mod tests {
         assert!(p.validate("001-02").is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever an administrator sends, validation answers with a field or accepts;
+        /// never a panic.
+        #[test]
+        fn any_preconfigured_credentials_are_checked_without_panic(
+            supi in "imsi-[0-9]{0,17}|\\PC{0,20}",
+            k in "[0-9a-fA-F]{0,34}|\\PC{0,34}",
+            user in "\\PC{0,40}",
+            password in "\\PC{0,140}",
+            plmn in "(001-01|001-002|310-410)",
+        ) {
+            let p = Preconfigured {
+                three_gpp: Some(PreconfiguredThreeGpp { supi, k: k.clone(), opc: k }),
+                aaa: Some(AaaCredentials { username: user, password }),
+            };
+            let _ = p.validate(&plmn);
+        }
+
+        #[test]
+        fn any_policy_is_checked_without_panic(
+            first in proptest::prelude::any::<u64>(),
+            last in proptest::prelude::any::<u64>(),
+            amf in "\\PC{0,6}",
+            ri in "\\PC{0,6}",
+            scheme in "(null|a|b|\\PC{0,3})",
+            key in proptest::option::of("[0-9a-f]{0,132}"),
+            url in "\\PC{0,30}",
+            plmn in "(001-01|001-002|310-410)",
+        ) {
+            let mut p = policy();
+            let t = p.three_gpp.as_mut().unwrap();
+            t.msin_first = first;
+            t.msin_last = last;
+            t.amf = amf;
+            t.routing_indicator = ri;
+            t.hn_key.scheme = scheme;
+            t.hn_key.public_key = key;
+            t.push = PushTarget::Udm { url, token: Some("t".into()) };
+            let _ = p.validate(&plmn);
+            let _ = p.redacted();
+        }
+    }
+
     #[test]
     fn preconfigured_needs_no_range_and_cannot_rotate() {
         let mut p = policy();
