@@ -216,6 +216,8 @@ async fn rotation_replaces_the_credentials_in_the_network() {
     let d = provision::fetch_credentials(&mut ch).await.unwrap();
     supis.push(d.three_gpp.as_ref().unwrap().supi.clone());
     udm.set(DOWN);
+    // Let the proxy cut the PVS's open connection to the UDM.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
     let list = onboardings(&dep, "acme").await;
     assert_eq!(list[1]["state"], "confirmed", "{list:?}");
@@ -1077,65 +1079,106 @@ async fn sweep(dep: &Deployment) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unavailable_aaa_server_holds_delivery_until_it_is_back() {
     use snpn_store::sqlx;
-    let dep = Deployment::start(None).await.unwrap();
-    let mut ues = registered(&dep, 1, 1).await;
-    let dir = std::env::temp_dir().join(format!("snpn-aaa-{:08x}", rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("radius.db");
-    let mut policy = direct_policy(&dep);
-    policy["aaa"] =
-        json!({"sqlUrl": format!("sqlite://{}", db.display()), "realm": "aaa.snpn.example"});
-    prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
-    let mut ch = channel(&dep, &ues[0]).await;
-    provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-        .await
-        .unwrap();
-    // The AAA server's database is not there: nothing is delivered.
-    let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
-    assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
-    let pending = onboardings(&dep, "acme").await;
-    assert_eq!(pending[0]["state"], "generated");
-    assert!(
-        pending[0]["error"].as_str().unwrap().contains("aaa"),
-        "{pending:?}"
-    );
-    // It comes up (FreeRADIUS's rlm_sql radcheck table): the same onboarding resumes.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", db.display()))
-        .await
-        .unwrap();
-    sqlx::query(
-        "CREATE TABLE radcheck (id INTEGER PRIMARY KEY AUTOINCREMENT,
-           username VARCHAR(64) NOT NULL DEFAULT '', attribute VARCHAR(64) NOT NULL DEFAULT '',
-           op CHAR(2) NOT NULL DEFAULT '==', value VARCHAR(253) NOT NULL DEFAULT '')",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    let d = provision::fetch_credentials(&mut ch).await.unwrap();
-    assert_eq!(d.onboarding_id, pending[0]["id"].as_str().unwrap());
-    let aaa = d.aaa.clone().unwrap();
-    // One row, the salted hash (never the password): base64(SHA-256(password ‖ salt) ‖ salt).
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT username, attribute, value FROM radcheck")
-            .fetch_all(&pool)
+    // The AAA server's rlm_sql database: SQLite next to a SQLite store, a PostgreSQL
+    // database next to a PostgreSQL store.
+    for store in stores() {
+        let dep = Deployment::start(store.as_deref()).await.unwrap();
+        let mut ues = registered(&dep, 1, 1).await;
+        let dir = std::env::temp_dir().join(format!("snpn-aaa-{:08x}", rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // radcheck as FreeRADIUS 3.2 ships it (mods-config/sql/main/*/schema.sql).
+        let (aaa_url, create_url, radcheck) = match &store {
+            None => {
+                let db = dir.join("radius.db");
+                (
+                    format!("sqlite://{}", db.display()),
+                    format!("sqlite://{}?mode=rwc", db.display()),
+                    "CREATE TABLE radcheck (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                       username VARCHAR(64) NOT NULL DEFAULT '', attribute VARCHAR(64) NOT NULL DEFAULT '',
+                       op CHAR(2) NOT NULL DEFAULT '==', value VARCHAR(253) NOT NULL DEFAULT '')",
+                )
+            }
+            Some(pg) => {
+                let name = format!("radius_{:08x}", rand::random::<u32>());
+                let base = pg.rsplit_once('/').unwrap().0;
+                (
+                    format!("{base}/{name}"),
+                    pg.clone(),
+                    "CREATE TABLE radcheck (id SERIAL PRIMARY KEY,
+                       UserName TEXT NOT NULL DEFAULT '', Attribute TEXT NOT NULL DEFAULT '',
+                       op VARCHAR(2) NOT NULL DEFAULT '==', Value TEXT NOT NULL DEFAULT '')",
+                )
+            }
+        };
+        let mut policy = direct_policy(&dep);
+        policy["aaa"] = json!({"sqlUrl": aaa_url, "realm": "aaa.snpn.example"});
+        prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
+        let mut ch = channel(&dep, &ues[0]).await;
+        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
             .await
             .unwrap();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0].0, aaa.username);
-    assert_eq!(rows[0].1, "SSHA2-256-Password");
-    use base64::Engine;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(&rows[0].2)
+        // The AAA server's database is not there: nothing is delivered.
+        let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+        assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
+        let pending = onboardings(&dep, "acme").await;
+        assert_eq!(pending[0]["state"], "generated");
+        assert!(
+            pending[0]["error"].as_str().unwrap().contains("aaa"),
+            "{pending:?}"
+        );
+        // It comes up (FreeRADIUS's rlm_sql radcheck table): the same onboarding resumes.
+        if store.is_some() {
+            let admin = sqlx::AnyPool::connect(&create_url).await.unwrap();
+            let name = aaa_url.rsplit_once('/').unwrap().1;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+        }
+        let pool = sqlx::AnyPool::connect(if store.is_some() {
+            &aaa_url
+        } else {
+            &create_url
+        })
+        .await
         .unwrap();
-    let mut m = aaa.password.as_bytes().to_vec();
-    m.extend_from_slice(&raw[32..]);
-    assert_eq!(&raw[..32], &openssl::sha::sha256(&m));
-    assert!(!rows[0].2.contains(&aaa.password));
-    take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
-    pool.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    dep.stop().await;
+        sqlx::query(radcheck).execute(&pool).await.unwrap();
+        let d = provision::fetch_credentials(&mut ch).await.unwrap();
+        assert_eq!(d.onboarding_id, pending[0]["id"].as_str().unwrap());
+        let aaa = d.aaa.clone().unwrap();
+        // One row, the salted hash (never the password): base64(SHA-256(password ‖ salt) ‖
+        // salt).
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT username, attribute, value FROM radcheck")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].0, aaa.username);
+        assert_eq!(rows[0].1, "SSHA2-256-Password");
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&rows[0].2)
+            .unwrap();
+        let mut m = aaa.password.as_bytes().to_vec();
+        m.extend_from_slice(&raw[32..]);
+        assert_eq!(&raw[..32], &openssl::sha::sha256(&m));
+        assert!(!rows[0].2.contains(&aaa.password));
+        take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
+        pool.close().await;
+        if store.is_some() {
+            let admin = sqlx::AnyPool::connect(&create_url).await.unwrap();
+            let name = aaa_url.rsplit_once('/').unwrap().1;
+            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        dep.stop().await;
+    }
 }
 
 fn freeradius_available() -> bool {

@@ -281,7 +281,7 @@ impl Pushers {
             tx.commit().await
         }
         .await;
-        r.map_err(|e| PushError::Unavailable("aaa", redact(e)))
+        r.map_err(from_sql)
     }
 
     /// Removes the password one onboarding wrote, and only that one: a newer onboarding of
@@ -303,7 +303,7 @@ impl Pushers {
         .execute(&pool)
         .await
         .map(|_| ())
-        .map_err(|e| PushError::Unavailable("aaa", redact(e)))
+        .map_err(from_sql)
     }
 }
 
@@ -331,6 +331,16 @@ pub fn radcheck_salt(onboarding: &str) -> [u8; 16] {
     let mut salt = [0u8; 16];
     salt.copy_from_slice(&d[..16]);
     salt
+}
+
+/// An AAA database error: the database refusing the statement (no `radcheck` table, a
+/// username longer than its column) is a configuration problem; anything else (the
+/// connection, a pool timeout) may pass.
+fn from_sql(e: sqlx::Error) -> PushError {
+    match e {
+        sqlx::Error::Database(_) => PushError::Refused("aaa", redact(e)),
+        other => PushError::Unavailable("aaa", redact(other)),
+    }
 }
 
 /// A database error without the URL's password (sqlx may quote the URL).
