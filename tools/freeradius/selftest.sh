@@ -6,7 +6,8 @@
 #   EAP-TTLS/PAP: right password ok, wrong password / unknown user / deleted user rejected,
 #                 a row inserted while the server runs is used at once;
 #   EAP-TLS:      CN + SAN rfc822Name, no CN + SAN URI, empty subject + SAN URI all ok;
-#                 certificates of another CA or of the server's own CA rejected.
+#                 a SAN rfc822Name with another EAP identity claimed, certificates of
+#                 another CA or of the server's own CA rejected.
 # Installs nothing; needs the Debian packages freeradius, eapoltest, sqlite3 (and openssl).
 # Usage: tools/freeradius/selftest.sh   (FR_TEST_PORT picks the port, KEEP=1 keeps the
 # temp dir, FR_DEBUG=1 makes the server log in debug detail)
@@ -111,6 +112,7 @@ sql "INSERT INTO radcheck (username, attribute, op, value) VALUES ('dev1@snpn.ex
 expect ok "ttls: NAI user name" ttls dev1@snpn.example second "$SERVER_CA" "$PORT"
 
 expect ok "tls: CN + SAN rfc822Name" tls dev1@snpn.example "$P/dev-cn.pem" "$P/dev-cn.key" "$SERVER_CA" "$PORT"
+expect fail "tls: SAN rfc822Name, another identity claimed" tls dev2@snpn.example "$P/dev-cn.pem" "$P/dev-cn.key" "$SERVER_CA" "$PORT"
 expect ok "tls: no CN, SAN URI" tls urn:dev:serial:4711 "$P/dev-uri.pem" "$P/dev-uri.key" "$SERVER_CA" "$PORT"
 expect ok "tls: empty subject, SAN URI" tls urn:dev:serial:4712 "$P/dev-empty.pem" "$P/dev-empty.key" "$SERVER_CA" "$PORT"
 expect fail "tls: certificate of another CA" tls dev1@snpn.example "$P/dev-other.pem" "$P/dev-other.key" "$SERVER_CA" "$PORT"

@@ -328,9 +328,11 @@ eap {
 		}
 	}
 
-	# EAP-TLS: the client certificate must verify against ca_file.
+	# EAP-TLS: the client certificate must verify against ca_file, then check-eap-tls
+	# binds it to the EAP identity.
 	tls {
 		tls = tls-common
+		virtual_server = "check-eap-tls"
 	}
 
 	# EAP-TTLS: the inner request (PAP) goes to the inner-tunnel server.
@@ -383,9 +385,30 @@ server default {
 }
 EOF
 
+cat >"$DIR/sites-enabled/check-eap-tls" <<'EOF'
+# After the client certificate verified against the owner's CA. A certificate that names an
+# NAI (SAN rfc822Name, as the PVS issues them) is bound to it: the EAP identity must be that
+# NAI. FreeRADIUS 3.2 does not expose a SAN URI, so URI-named certificates are not bound.
+server check-eap-tls {
+	authorize {
+		if (&TLS-Client-Cert-Subject-Alt-Name-Email && ("%{TLS-Client-Cert-Subject-Alt-Name-Email}" != "%{User-Name}")) {
+			update config {
+				&Auth-Type := Reject
+			}
+		}
+		else {
+			update config {
+				&Auth-Type := Accept
+			}
+		}
+	}
+}
+EOF
+
 cat >"$DIR/sites-enabled/inner-tunnel" <<'EOF'
-# Inside the TTLS tunnel: the password comes from radcheck (Cleartext-Password :=) via
-# rlm_sql, and pap checks the inner User-Password against it. A user without a radcheck
+# Inside the TTLS tunnel: the password comes from radcheck (SSHA2-256-Password := as the PVS
+# writes it, or Cleartext-Password :=) via rlm_sql, and pap checks the inner User-Password
+# against it. A user without a radcheck
 # row gets no Auth-Type and is rejected.
 server inner-tunnel {
 	authorize {

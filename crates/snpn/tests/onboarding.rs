@@ -1305,6 +1305,19 @@ async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
             "TLS: {}",
             String::from_utf8_lossy(&tls.stderr)
         );
+        // The certificate names the device (SAN rfc822Name): it does not pass for another.
+        let other = eapol(&[
+            "tls",
+            "dev-someone-else@nai.5gc.nid000000000ab.mnc001.mcc001.3gppnetwork.org",
+            crt.to_str().unwrap(),
+            key.to_str().unwrap(),
+            &server_ca,
+            &port,
+        ]);
+        assert!(
+            !other.status.success(),
+            "EAP-TLS with another device's identity must fail"
+        );
     };
     let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(result)).await;
     let _ = std::process::Command::new(tool("stop.sh"))
