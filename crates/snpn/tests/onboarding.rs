@@ -468,6 +468,7 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
             url: format!("http://{}", c.udm.sbi.listen),
             token: c.tools.udm_provisioning_token.clone(),
         });
+        c.pvs.onboarding.push_timeout_ms = 1000;
         c.pvs.akma = snpn_pvs::AkmaSource::Nef {
             url: format!("http://{}", c.nef.sbi.listen),
             client_id: "pvs-3p".into(),
@@ -476,7 +477,7 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     })
     .await
     .unwrap();
-    let mut ues = registered(&dep, 1, 2).await;
+    let mut ues = registered(&dep, 1, 3).await;
     let nef_proxy = Proxy::start(dep.url(Nf::Nef)).await;
     let mut policy = direct_policy(&dep);
     policy["threeGpp"]["push"] = json!({"via": "nef", "url": format!("http://{}", nef_proxy.addr),
@@ -503,10 +504,44 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     assert_eq!(so_udm_subscription(&dep, &supi).await.0, 200);
     take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
 
-    // An owner that is a PLMN operator (001-02): the PVS pushes through the NEF to that
-    // PLMN's UDM, named by its PLMN ID without a NID.
+    // The NEF is slow: it passes the subscription on, but answers after the PVS gave up.
+    // The retry pushes again under the same Idempotency-Key, which the NEF passes to the
+    // UDM; the UE gets the same SUPI and registers with it.
     let pvs = dep.url(Nf::Pvs);
     let admin = &dep.cfg.tools.pvs_admin_token;
+    snpn::ops::pvs_enlist_devices(
+        &pvs,
+        admin,
+        "acme",
+        &[(ues[2].profile.supi.clone(), ues[2].profile.ueid.clone())],
+        1,
+    )
+    .await
+    .unwrap();
+    nef_proxy.set(SLOW);
+    let mut ch = channel(&dep, &ues[2]).await;
+    provision::attest(&mut ch, &ues[2].attester, Format::Cwt)
+        .await
+        .unwrap();
+    let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
+    assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
+    let u2 = ues[2].profile.ueid.clone().unwrap();
+    let slow = onboardings(&dep, "acme")
+        .await
+        .into_iter()
+        .find(|o| o["ueid"] == u2.as_str())
+        .unwrap();
+    assert_eq!(slow["state"], "generated");
+    let slow_supi = slow["snpnSupi"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(so_udm_subscription(&dep, &slow_supi).await.0, 200);
+    nef_proxy.set(PASS);
+    let d = provision::fetch_credentials(&mut ch).await.unwrap();
+    assert_eq!(d.three_gpp.as_ref().unwrap().supi, slow_supi);
+    take_and_join(&dep, &mut ues[2], &mut ch, &d).await;
+
+    // An owner that is a PLMN operator (001-02): the PVS pushes through the NEF to that
+    // PLMN's UDM, named by its PLMN ID without a NID.
     let r = http()
         .post(format!("{pvs}/pvs-admin/v1/owners"))
         .bearer_auth(admin)
