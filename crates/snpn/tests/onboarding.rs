@@ -6,7 +6,7 @@
 //! credentials can register with them, nothing half-provisioned survives the sweeper,
 //! nothing is provisioned twice.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -155,10 +155,7 @@ async fn attested_onboarding_pushes_then_delivers_and_the_ue_joins_its_snpn() {
         take_and_join(&dep, &mut ues[1], &mut ch2, &d2).await;
         // Re-onboarding with the `keep` policy: the same credentials, confirmed; and the UE
         // can still register (SQN_HE was not reset by the repeated push).
-        let mut ch3 = channel(&dep, &ues[0]).await;
-        provision::attest(&mut ch3, &ues[0].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch3 = attested(&dep, &ues[0]).await;
         let d3 = provision::fetch_credentials(&mut ch3).await.unwrap();
         assert_eq!(d3.onboarding_id, d.onboarding_id);
         assert_eq!(d3.state, "confirmed");
@@ -187,10 +184,7 @@ async fn rotation_replaces_the_credentials_in_the_network() {
     prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
     let mut supis = Vec::new();
     for _ in 0..2 {
-        let mut ch = channel(&dep, &ues[0]).await;
-        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch = attested(&dep, &ues[0]).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
         supis.push(d.three_gpp.as_ref().unwrap().supi.clone());
         take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
@@ -209,21 +203,16 @@ async fn rotation_replaces_the_credentials_in_the_network() {
     // A third rotation while the UDM is down at the confirmation: the old subscription
     // cannot be removed, stays confirmed with the error recorded, and the sweeper removes
     // it once the UDM is back.
-    let mut ch = channel(&dep, &ues[0]).await;
-    provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-        .await
-        .unwrap();
+    let mut ch = attested(&dep, &ues[0]).await;
     let d = provision::fetch_credentials(&mut ch).await.unwrap();
     supis.push(d.three_gpp.as_ref().unwrap().supi.clone());
-    udm.set(DOWN);
-    // Let the proxy cut the PVS's open connection to the UDM.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    udm.set(DOWN).await;
     take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
     let list = onboardings(&dep, "acme").await;
     assert_eq!(list[1]["state"], "confirmed", "{list:?}");
     assert!(list[1]["error"].as_str().unwrap().starts_with("rotation"));
     assert_eq!(so_udm_subscription(&dep, &supis[1]).await.0, 200);
-    udm.set(PASS);
+    udm.set(PASS).await;
     sweep(&dep).await;
     assert_eq!(so_udm_subscription(&dep, &supis[1]).await.0, 404);
     assert_eq!(so_udm_subscription(&dep, &supis[2]).await.0, 200);
@@ -306,20 +295,14 @@ async fn preconfigured_credentials_are_pushed_delivered_and_registered() {
         );
 
         // A device with nothing preconfigured gets a cause, and no onboarding starts.
-        let mut ch = channel(&dep, &ues[1]).await;
-        provision::attest(&mut ch, &ues[1].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch = attested(&dep, &ues[1]).await;
         let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
         assert_eq!(refused(e), (409, "NO_PRECONFIGURED_CREDENTIALS".into()));
         assert!(onboardings(&dep, "acme").await.is_empty());
 
         // The device with preconfigured credentials gets exactly them, pushed to the UDM
         // first, and registers with them.
-        let mut ch = channel(&dep, &ues[0]).await;
-        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch = attested(&dep, &ues[0]).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
         let t = d.three_gpp.as_ref().unwrap();
         assert_eq!(
@@ -337,10 +320,7 @@ async fn preconfigured_credentials_are_pushed_delivered_and_registered() {
             .await
             .unwrap();
         assert_eq!(r.status(), 204);
-        let mut ch = channel(&dep, &ues[0]).await;
-        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch = attested(&dep, &ues[0]).await;
         let again = provision::fetch_credentials(&mut ch).await.unwrap();
         assert_eq!(again.onboarding_id, d.onboarding_id);
         dep.stop().await;
@@ -492,12 +472,12 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     assert_eq!(out.owner, "acme");
     // The NEF is unreachable: nothing is delivered; once it is back the same onboarding
     // resumes.
-    nef_proxy.set(DOWN);
+    nef_proxy.set(DOWN).await;
     let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
     assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
     let pending = onboardings(&dep, "acme").await;
     assert_eq!(pending[0]["state"], "generated");
-    nef_proxy.set(PASS);
+    nef_proxy.set(PASS).await;
     let d = provision::fetch_credentials(&mut ch).await.unwrap();
     assert_eq!(d.onboarding_id, pending[0]["id"].as_str().unwrap());
     let supi = d.three_gpp.as_ref().unwrap().supi.clone();
@@ -518,11 +498,8 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     )
     .await
     .unwrap();
-    nef_proxy.set(SLOW);
-    let mut ch = channel(&dep, &ues[2]).await;
-    provision::attest(&mut ch, &ues[2].attester, Format::Cwt)
-        .await
-        .unwrap();
+    nef_proxy.set(SLOW).await;
+    let mut ch = attested(&dep, &ues[2]).await;
     let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
     assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
     let u2 = ues[2].profile.ueid.clone().unwrap();
@@ -535,7 +512,7 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     let slow_supi = slow["snpnSupi"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(so_udm_subscription(&dep, &slow_supi).await.0, 200);
-    nef_proxy.set(PASS);
+    nef_proxy.set(PASS).await;
     let d = provision::fetch_credentials(&mut ch).await.unwrap();
     assert_eq!(d.three_gpp.as_ref().unwrap().supi, slow_supi);
     take_and_join(&dep, &mut ues[2], &mut ch, &d).await;
@@ -565,10 +542,7 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
     )
     .await
     .unwrap();
-    let mut ch = channel(&dep, &ues[1]).await;
-    provision::attest(&mut ch, &ues[1].attester, Format::Cwt)
-        .await
-        .unwrap();
+    let mut ch = attested(&dep, &ues[1]).await;
     let d = provision::fetch_credentials(&mut ch).await.unwrap();
     let plmn_supi = d.three_gpp.as_ref().unwrap().supi.clone();
     assert!(plmn_supi.starts_with("imsi-00102"), "{plmn_supi}");
@@ -649,7 +623,9 @@ async fn a_third_party_pvs_pushes_through_the_nef() {
 /// answer, or swallows every request.
 struct Proxy {
     addr: std::net::SocketAddr,
-    mode: Arc<AtomicU8>,
+    mode: tokio::sync::watch::Sender<u8>,
+    /// Forwarding connections still open.
+    live: Arc<AtomicUsize>,
 }
 
 const PASS: u8 = 0;
@@ -660,19 +636,29 @@ const HOLD: u8 = 3;
 /// Connections are accepted and read, but nothing is forwarded.
 const SINK: u8 = 4;
 
+/// Counts a forwarding connection while it lives.
+struct Live(Arc<AtomicUsize>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Proxy {
     async fn start(target: String) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mode = Arc::new(AtomicU8::new(PASS));
-        let m = mode.clone();
+        let (mode, _) = tokio::sync::watch::channel(PASS);
+        let live = Arc::new(AtomicUsize::new(0));
+        let (m, count) = (mode.clone(), live.clone());
         let target = target.trim_start_matches("http://").to_owned();
         tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
-                match m.load(Ordering::SeqCst) {
+                match *m.borrow() {
                     DOWN => {
                         drop(inbound);
                         continue;
@@ -686,8 +672,11 @@ impl Proxy {
                     _ => {}
                 }
                 let target = target.clone();
-                let m = m.clone();
+                let (mut answers, mut cut) = (m.subscribe(), m.subscribe());
+                count.fetch_add(1, Ordering::SeqCst);
+                let live = Live(count.clone());
                 tokio::spawn(async move {
+                    let _live = live;
                     let Ok(mut out) = tokio::net::TcpStream::connect(&target).await else {
                         return;
                     };
@@ -703,47 +692,50 @@ impl Proxy {
                         std::future::pending::<()>().await
                     };
                     let down = async {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
                         let mut buf = vec![0u8; 16 * 1024];
                         loop {
-                            use tokio::io::{AsyncReadExt, AsyncWriteExt};
                             let n = ro.read(&mut buf).await?;
                             if n == 0 {
                                 return Ok::<_, std::io::Error>(());
                             }
-                            match m.load(Ordering::SeqCst) {
-                                SLOW => tokio::time::sleep(Duration::from_millis(1500)).await,
-                                DOWN => return Ok(()),
-                                _ => {}
+                            if *answers.borrow() == SLOW {
+                                tokio::time::sleep(Duration::from_millis(1500)).await;
                             }
-                            while m.load(Ordering::SeqCst) == HOLD {
-                                tokio::time::sleep(Duration::from_millis(20)).await;
-                            }
-                            if m.load(Ordering::SeqCst) == DOWN {
-                                // What was held is lost.
+                            // Held answers wait; going down loses them.
+                            if !matches!(
+                                answers.wait_for(|m| *m != HOLD).await.map(|m| *m),
+                                Ok(PASS | SLOW)
+                            ) {
                                 return Ok(());
                             }
                             wi.write_all(&buf[..n]).await?;
                         }
                     };
-                    // Going down cuts the open connections too.
-                    let cut = async {
-                        while m.load(Ordering::SeqCst) != DOWN {
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    };
                     tokio::select! {
                         _ = up => {}
                         _ = down => {}
-                        _ = cut => {}
+                        // Going down cuts the open connections too.
+                        _ = cut.wait_for(|m| *m == DOWN) => {}
                     }
                 });
             }
         });
-        Self { addr, mode }
+        Self { addr, mode, live }
     }
 
-    fn set(&self, mode: u8) {
-        self.mode.store(mode, Ordering::SeqCst);
+    /// Changes the mode; going down returns once the open connections are cut.
+    async fn set(&self, mode: u8) {
+        self.mode.send_replace(mode);
+        if mode == DOWN {
+            for _ in 0..500 {
+                if self.live.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("the proxy's connections were not cut in 5 s");
+        }
     }
 }
 
@@ -766,11 +758,8 @@ async fn faults_leave_network_and_ue_consistent() {
         prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
 
         // 1. The UDM is down: nothing is delivered; the onboarding stays resumable.
-        proxy.set(DOWN);
-        let mut ch = channel(&dep, &ues[0]).await;
-        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-            .await
-            .unwrap();
+        proxy.set(DOWN).await;
+        let mut ch = attested(&dep, &ues[0]).await;
         let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
         assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
         let list = onboardings(&dep, "acme").await;
@@ -779,7 +768,7 @@ async fn faults_leave_network_and_ue_consistent() {
         assert!(list[0]["error"].as_str().unwrap().contains("unavailable"));
         let first_id = list[0]["id"].as_str().unwrap().to_owned();
         // Back up: the retry resumes the same onboarding, with the same SUPI.
-        proxy.set(PASS);
+        proxy.set(PASS).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
         assert_eq!(d.onboarding_id, first_id);
         assert_eq!(
@@ -791,11 +780,8 @@ async fn faults_leave_network_and_ue_consistent() {
         // 2. The UDM stores the subscription but answers after the PVS gave up (as if the
         // PVS had died before recording the push): the retry pushes again under the same
         // Idempotency-Key, the UDM changes nothing, the UE gets the same credentials.
-        proxy.set(SLOW);
-        let mut ch = channel(&dep, &ues[1]).await;
-        provision::attest(&mut ch, &ues[1].attester, Format::Cwt)
-            .await
-            .unwrap();
+        proxy.set(SLOW).await;
+        let mut ch = attested(&dep, &ues[1]).await;
         let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
         assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
         let pending = onboardings(&dep, "acme").await;
@@ -806,7 +792,7 @@ async fn faults_leave_network_and_ue_consistent() {
             200,
             "the UDM got it"
         );
-        proxy.set(PASS);
+        proxy.set(PASS).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
         assert_eq!(d.three_gpp.as_ref().unwrap().supi, supi1);
         take_and_join(&dep, &mut ues[1], &mut ch, &d).await;
@@ -821,18 +807,15 @@ async fn faults_leave_network_and_ue_consistent() {
 
         // 3. The UDM accepts but the answer never comes, and the UE goes away: the sweeper
         // removes what the network holds and rolls the onboarding back.
-        proxy.set(SLOW);
-        let mut ch = channel(&dep, &ues[2]).await;
-        provision::attest(&mut ch, &ues[2].attester, Format::Cwt)
-            .await
-            .unwrap();
+        proxy.set(SLOW).await;
+        let mut ch = attested(&dep, &ues[2]).await;
         assert!(provision::fetch_credentials(&mut ch).await.is_err());
         drop(ch);
         tokio::time::sleep(Duration::from_millis(1600)).await;
         let stale = onboardings(&dep, "acme").await;
         let supi2 = stale[0]["snpnSupi"].as_str().unwrap().to_owned();
         assert_eq!(so_udm_subscription(&dep, &supi2).await.0, 200);
-        proxy.set(PASS);
+        proxy.set(PASS).await;
         // The sweeper runs (rollback_after_s = 0).
         tokio::time::sleep(Duration::from_millis(5)).await;
         let n = sweep(&dep).await;
@@ -850,10 +833,7 @@ async fn faults_leave_network_and_ue_consistent() {
             "{after:?}"
         );
         // The UE comes back: a new onboarding, a new SUPI; it joins.
-        let mut ch = channel(&dep, &ues[2]).await;
-        provision::attest(&mut ch, &ues[2].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch = attested(&dep, &ues[2]).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
         assert_ne!(d.three_gpp.as_ref().unwrap().supi, supi2);
         take_and_join(&dep, &mut ues[2], &mut ch, &d).await;
@@ -916,6 +896,17 @@ impl PvsProcess {
     }
 }
 
+/// Polls the SO-SNPN UDM until it holds the subscription of `supi`.
+async fn until_in_udm(dep: &Deployment, supi: &str) {
+    for _ in 0..300 {
+        if so_udm_subscription(dep, supi).await.0 == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{supi} not in the UDM after 15 s");
+}
+
 /// Polls the PVS's onboardings of `owner` until one satisfies `f`.
 async fn until(dep: &Deployment, owner: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..300 {
@@ -938,6 +929,11 @@ fn fetch_in_background(
         let r = provision::fetch_credentials(&mut ch).await;
         (ch, r)
     })
+}
+
+/// Opens a channel to the PVS and attests the UE in it.
+async fn attested(dep: &Deployment, ue: &DemoUe) -> PvsChannel {
+    attested_channel(dep, ue, &dep.pvs_ua()).await
 }
 
 /// Opens a channel to the PVS through `ua` and attests the UE in it.
@@ -981,7 +977,7 @@ async fn killing_the_pvs_process_mid_onboarding_resumes_or_rolls_back() {
         let ueid = |u: &DemoUe| u.profile.ueid.clone().unwrap();
 
         // 1. Killed while its push to the UDM is in flight, before the UDM got it.
-        udm.set(SINK);
+        udm.set(SINK).await;
         let ch = attested_channel(&dep, &ues[0], &ua_addr).await;
         let fetch = fetch_in_background(ch);
         let u0 = ueid(&ues[0]);
@@ -989,7 +985,7 @@ async fn killing_the_pvs_process_mid_onboarding_resumes_or_rolls_back() {
         assert_eq!(o1["state"], "generated");
         pvs.kill().await;
         assert!(fetch.await.unwrap().1.is_err(), "the UE lost its answer");
-        udm.set(PASS);
+        udm.set(PASS).await;
         pvs = PvsProcess::start(&config).await;
         let mut ch = attested_channel(&dep, &ues[0], &ua_addr).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
@@ -1001,22 +997,16 @@ async fn killing_the_pvs_process_mid_onboarding_resumes_or_rolls_back() {
         take_and_join(&dep, &mut ues[0], &mut ch, &d).await;
 
         // 2. Killed after the UDM stored the subscription, before the PVS heard back.
-        udm.set(HOLD);
+        udm.set(HOLD).await;
         let ch = attested_channel(&dep, &ues[1], &ua_addr).await;
         let fetch = fetch_in_background(ch);
         let u1 = ueid(&ues[1]);
         let o2 = until(&dep, "acme", "generated", |o| o["ueid"] == u1.as_str()).await;
         let supi2 = o2["snpnSupi"].as_str().unwrap().to_owned();
-        for _ in 0..300 {
-            if so_udm_subscription(&dep, &supi2).await.0 == 200 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(so_udm_subscription(&dep, &supi2).await.0, 200);
+        until_in_udm(&dep, &supi2).await;
         pvs.kill().await;
         assert!(fetch.await.unwrap().1.is_err());
-        udm.set(PASS);
+        udm.set(PASS).await;
         pvs = PvsProcess::start(&config).await;
         let mut ch = attested_channel(&dep, &ues[1], &ua_addr).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
@@ -1037,7 +1027,7 @@ async fn killing_the_pvs_process_mid_onboarding_resumes_or_rolls_back() {
         // UE (held by the proxy in front of the Ua* front door): the UE asks again and gets
         // the same credentials.
         let ch = attested_channel(&dep, &ues[2], &ua_addr).await;
-        ua.set(HOLD);
+        ua.set(HOLD).await;
         let fetch = fetch_in_background(ch);
         let u2 = ueid(&ues[2]);
         let o3 = until(&dep, "acme", "delivered", |o| {
@@ -1045,9 +1035,9 @@ async fn killing_the_pvs_process_mid_onboarding_resumes_or_rolls_back() {
         })
         .await;
         pvs.kill().await;
-        ua.set(DOWN);
+        ua.set(DOWN).await;
         assert!(fetch.await.unwrap().1.is_err(), "the answer was lost");
-        ua.set(PASS);
+        ua.set(PASS).await;
         pvs = PvsProcess::start(&config).await;
         let mut ch = attested_channel(&dep, &ues[2], &ua_addr).await;
         let d = provision::fetch_credentials(&mut ch).await.unwrap();
@@ -1070,21 +1060,16 @@ async fn killing_the_pvs_process_mid_onboarding_resumes_or_rolls_back() {
 
         // 5. Killed with the subscription in the UDM, and the UE never comes back: the
         // restarted PVS's sweeper removes it from the network and rolls the onboarding back.
-        udm.set(HOLD);
+        udm.set(HOLD).await;
         let ch = attested_channel(&dep, &ues[4], &ua_addr).await;
         let fetch = fetch_in_background(ch);
         let u4 = ueid(&ues[4]);
         let o5 = until(&dep, "acme", "generated", |o| o["ueid"] == u4.as_str()).await;
         let supi5 = o5["snpnSupi"].as_str().unwrap().to_owned();
-        for _ in 0..300 {
-            if so_udm_subscription(&dep, &supi5).await.0 == 200 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until_in_udm(&dep, &supi5).await;
         pvs.kill().await;
         let _ = fetch.await;
-        udm.set(PASS);
+        udm.set(PASS).await;
         let sweeping = dep
             .config_file("pvs-sweeping.toml", |c| {
                 c.pvs.onboarding.rollback_after_s = 0;
@@ -1149,10 +1134,7 @@ async fn an_unavailable_aaa_server_holds_delivery_until_it_is_back() {
         let mut policy = direct_policy(&dep);
         policy["aaa"] = json!({"sqlUrl": aaa_url, "realm": "aaa.snpn.example"});
         prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
-        let mut ch = channel(&dep, &ues[0]).await;
-        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch = attested(&dep, &ues[0]).await;
         // The AAA server's database is not there: nothing is delivered.
         let e = provision::fetch_credentials(&mut ch).await.unwrap_err();
         assert_eq!(refused(e), (503, "NETWORK_PUSH_FAILED".into()));
@@ -1295,10 +1277,7 @@ async fn aaa_credentials_and_the_certificate_authenticate_at_freeradius() {
         policy["aaa"] =
             json!({"sqlUrl": format!("sqlite://{}", db.display()), "realm": "aaa.snpn.example"});
         prepare_owner(&dep, "acme", &policy, &ues).await.unwrap();
-        let mut ch = channel(&dep, &ues[0]).await;
-        provision::attest(&mut ch, &ues[0].attester, Format::Cwt)
-            .await
-            .unwrap();
+        let mut ch = attested(&dep, &ues[0]).await;
         let cert = snpn_ue::onboard::enroll_est(&mut ch, snpn_pki::keys::KeyAlg::P256)
             .await
             .unwrap();

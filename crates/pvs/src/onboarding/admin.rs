@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use snpn_sbi::{ApiError, ProblemDetails, SbiJson};
 
-use super::db::{OnboardingDb, OnboardingSummary, PreconfiguredSummary};
+use super::cause;
+use super::db::{OnboardingSummary, PreconfiguredSummary};
 use super::policy::{CredentialPolicy, Preconfigured};
 use crate::PvsState;
 
@@ -46,7 +47,7 @@ pub(crate) async fn put_policy(
     let plmn = owner_plmn(&s, &owner).await?;
     p.validate(&plmn)
         .map_err(|(field, why)| ApiError::invalid_param(field, why))?;
-    OnboardingDb::new(s.store.store().clone())
+    super::db(&s)
         .put_policy(&owner, &p)
         .await
         .map_err(ApiError::internal)?;
@@ -80,12 +81,12 @@ pub(crate) async fn get_policy(
     Path(owner): Path<String>,
 ) -> Result<Json<CredentialPolicy>, ApiError> {
     owner_plmn(&s, &owner).await?;
-    OnboardingDb::new(s.store.store().clone())
+    super::db(&s)
         .policy(&owner)
         .await
         .map_err(ApiError::internal)?
         .map(|p| Json(p.redacted()))
-        .ok_or_else(|| ApiError::not_found("NO_CREDENTIAL_POLICY", "the owner has no policy"))
+        .ok_or_else(|| ApiError::not_found(cause::NO_CREDENTIAL_POLICY, "the owner has no policy"))
 }
 
 /// An owner's onboardings, newest first (`?ueid=` for one device, `?limit=`).
@@ -125,23 +126,21 @@ pub(crate) async fn list_onboardings(
             .ok_or_else(|| ApiError::invalid_param("limit", "an integer from 1 to 10000"))?,
     };
     let ueid = q.get("ueid").map(|u| u.to_ascii_lowercase());
-    OnboardingDb::new(s.store.store().clone())
+    super::db(&s)
         .list(&owner, ueid.as_deref(), limit)
         .await
         .map(Json)
         .map_err(ApiError::internal)
 }
 
-/// The owner's device with this UEID (lower-case hexadecimal), or a 404.
-async fn owners_device(s: &PvsState, owner: &str, ueid: &str) -> Result<String, ApiError> {
+/// The owner's PLMN and its device's UEID (lower-case hexadecimal), or a 404.
+async fn owners_device(
+    s: &PvsState,
+    owner: &str,
+    ueid: &str,
+) -> Result<(String, String), ApiError> {
     let plmn = owner_plmn(s, owner).await?;
     let ueid = ueid.to_ascii_lowercase();
-    let not_found = || {
-        ApiError::not_found(
-            "DEVICE_NOT_FOUND",
-            format!("UEID {ueid} is not on owner {owner}'s onboarding list"),
-        )
-    };
     if ueid.len() > 66 || hex::decode(&ueid).is_err() {
         return Err(ApiError::invalid_param("ueid", "a UEID in hexadecimal"));
     }
@@ -151,8 +150,11 @@ async fn owners_device(s: &PvsState, owner: &str, ueid: &str) -> Result<String, 
         .await
         .map_err(ApiError::internal)?
     {
-        Some(d) if d.owner_id == owner => Ok(plmn),
-        _ => Err(not_found()),
+        Some(d) if d.owner_id == owner => Ok((plmn, ueid)),
+        _ => Err(ApiError::not_found(
+            "DEVICE_NOT_FOUND",
+            format!("UEID {ueid} is not on owner {owner}'s onboarding list"),
+        )),
     }
 }
 
@@ -183,18 +185,17 @@ pub(crate) async fn put_preconfigured(
     Path((owner, ueid)): Path<(String, String)>,
     SbiJson(p): SbiJson<Preconfigured>,
 ) -> Result<Response, ApiError> {
-    let plmn = owners_device(&s, &owner, &ueid).await?;
+    let (plmn, ueid) = owners_device(&s, &owner, &ueid).await?;
     p.validate(&plmn)
         .map_err(|(field, why)| ApiError::invalid_param(field, why))?;
-    let ueid = ueid.to_ascii_lowercase();
-    if !OnboardingDb::new(s.store.store().clone())
+    if !super::db(&s)
         .put_preconfigured(&owner, &ueid, &p)
         .await
         .map_err(ApiError::internal)?
     {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "CREDENTIALS_IN_USE",
+            cause::CREDENTIALS_IN_USE,
             "the SUPI or AAA username is preconfigured for another device",
         ));
     }
@@ -231,9 +232,8 @@ pub(crate) async fn delete_preconfigured(
     State(s): State<PvsState>,
     Path((owner, ueid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    owners_device(&s, &owner, &ueid).await?;
-    let ueid = ueid.to_ascii_lowercase();
-    if OnboardingDb::new(s.store.store().clone())
+    let (_, ueid) = owners_device(&s, &owner, &ueid).await?;
+    if super::db(&s)
         .delete_preconfigured(&owner, &ueid)
         .await
         .map_err(ApiError::internal)?
@@ -241,7 +241,7 @@ pub(crate) async fn delete_preconfigured(
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::not_found(
-            "NO_PRECONFIGURED_CREDENTIALS",
+            cause::NO_PRECONFIGURED_CREDENTIALS,
             format!("nothing preconfigured for UEID {ueid}"),
         ))
     }
@@ -265,7 +265,7 @@ pub(crate) async fn list_preconfigured(
     Path(owner): Path<String>,
 ) -> Result<Json<Vec<PreconfiguredSummary>>, ApiError> {
     owner_plmn(&s, &owner).await?;
-    OnboardingDb::new(s.store.store().clone())
+    super::db(&s)
         .list_preconfigured(&owner)
         .await
         .map(Json)

@@ -1,6 +1,7 @@
 //! Persistence of credential policies and onboardings (SQLite or PostgreSQL). Credentials
 //! and policies are sealed under the KEK; every state change is a compare-and-swap.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use snpn_models::onboarding::{AaaCredentials, ThreeGppCredentials};
 use snpn_store::sqlx::{self, Row};
@@ -181,8 +182,7 @@ impl OnboardingDb {
     /// Creates or replaces an owner's policy; the next MSIN is kept while it stays in the
     /// range.
     pub async fn put_policy(&self, owner: &str, p: &CredentialPolicy) -> Result<(), StoreError> {
-        let json = Zeroizing::new(serde_json::to_vec(p).map_err(corrupt)?);
-        let sealed = self.store.sealer().seal(&format!("policy:{owner}"), &json);
+        let sealed = self.seal_json(&format!("policy:{owner}"), p)?;
         let (first, last) = p
             .three_gpp
             .as_ref()
@@ -224,14 +224,8 @@ impl OnboardingDb {
                 .bind(owner)
                 .fetch_optional(self.store.pool())
                 .await?;
-        let Some((sealed,)) = row else {
-            return Ok(None);
-        };
-        let json = self
-            .store
-            .sealer()
-            .open(&format!("policy:{owner}"), &sealed)?;
-        serde_json::from_slice(&json).map(Some).map_err(corrupt)
+        row.map(|(sealed,)| self.open_json(&format!("policy:{owner}"), &sealed))
+            .transpose()
     }
 
     /// Allocates the next MSIN of the owner's range (compare-and-swap: never twice);
@@ -266,15 +260,22 @@ impl OnboardingDb {
         Err(StoreError::Config("MSIN allocation did not settle".into()))
     }
 
-    fn seal(&self, id: &str, issued: &Issued) -> Result<Vec<u8>, StoreError> {
-        let json = Zeroizing::new(serde_json::to_vec(issued).map_err(corrupt)?);
-        Ok(self.store.sealer().seal(&format!("onboarding:{id}"), &json))
+    /// `v` as JSON, sealed under the KEK for `label` (the JSON buffer is zeroized).
+    fn seal_json<T: Serialize>(&self, label: &str, v: &T) -> Result<Vec<u8>, StoreError> {
+        let json = Zeroizing::new(serde_json::to_vec(v).map_err(corrupt)?);
+        Ok(self.store.sealer().seal(label, &json))
+    }
+
+    /// The JSON value sealed for `label`.
+    fn open_json<T: DeserializeOwned>(&self, label: &str, sealed: &[u8]) -> Result<T, StoreError> {
+        let json = self.store.sealer().open(label, sealed)?;
+        serde_json::from_slice(&json).map_err(corrupt)
     }
 
     /// Inserts a new open onboarding (state `generated`); false if the device already has
     /// an open one.
     pub async fn insert(&self, o: &Onboarding) -> Result<bool, StoreError> {
-        let sealed = self.seal(&o.id, &o.issued)?;
+        let sealed = self.seal_json(&format!("onboarding:{}", o.id), &o.issued)?;
         let r = sqlx::query(
             "INSERT INTO onboardings (id, owner_id, onboarding_supi, ueid, open_ueid, state, snpn_supi, aaa_username, sealed, error, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $10)",
@@ -301,16 +302,12 @@ impl OnboardingDb {
     fn row(&self, r: &snpn_store::sqlx::any::AnyRow) -> Result<Onboarding, StoreError> {
         let id: String = r.try_get("id")?;
         let sealed: Vec<u8> = r.try_get("sealed")?;
-        let json = self
-            .store
-            .sealer()
-            .open(&format!("onboarding:{id}"), &sealed)?;
         Ok(Onboarding {
             owner_id: r.try_get("owner_id")?,
             onboarding_supi: r.try_get("onboarding_supi")?,
             ueid: r.try_get("ueid")?,
             state: r.try_get::<String, _>("state")?.parse().map_err(corrupt)?,
-            issued: serde_json::from_slice(&json).map_err(corrupt)?,
+            issued: self.open_json(&format!("onboarding:{id}"), &sealed)?,
             error: r.try_get("error")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
@@ -413,11 +410,7 @@ impl OnboardingDb {
         ueid: &str,
         p: &Preconfigured,
     ) -> Result<bool, StoreError> {
-        let json = Zeroizing::new(serde_json::to_vec(p).map_err(corrupt)?);
-        let sealed = self
-            .store
-            .sealer()
-            .seal(&format!("preconfigured:{owner}:{ueid}"), &json);
+        let sealed = self.seal_json(&format!("preconfigured:{owner}:{ueid}"), p)?;
         let mut tx = self.store.pool().begin().await?;
         sqlx::query("DELETE FROM preconfigured_credentials WHERE owner_id = $1 AND ueid = $2")
             .bind(owner)
@@ -459,14 +452,8 @@ impl OnboardingDb {
         .bind(ueid)
         .fetch_optional(self.store.pool())
         .await?;
-        let Some((sealed,)) = row else {
-            return Ok(None);
-        };
-        let json = self
-            .store
-            .sealer()
-            .open(&format!("preconfigured:{owner}:{ueid}"), &sealed)?;
-        serde_json::from_slice(&json).map(Some).map_err(corrupt)
+        row.map(|(sealed,)| self.open_json(&format!("preconfigured:{owner}:{ueid}"), &sealed))
+            .transpose()
     }
 
     /// Removes a device's preconfigured credentials; false if it had none.

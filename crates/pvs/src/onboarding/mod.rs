@@ -48,7 +48,7 @@ use crate::store::{Device, Owner};
 use crate::PvsState;
 use db::{Issued, Onboarding, OnboardingDb};
 use machine::{Next, State as St};
-use policy::{CredentialPolicy, CredentialSource, Reonboarding};
+use policy::{CredentialPolicy, CredentialSource, Reonboarding, ThreeGppPolicy};
 use push::PushError;
 
 /// Causes of the onboarding API.
@@ -396,17 +396,13 @@ async fn generate(
             hex::decode_to_slice(op_hex, &mut *op).map_err(ApiError::internal)?;
             let k = K::new(*k);
             let opc = Milenage::with_op(&k, &Op::new(*op)).opc();
-            Some(ThreeGppCredentials {
+            Some(usim_data(
+                owner,
+                t,
                 supi,
-                mnc_len: (owner.plmn.len() - 4) as u8,
-                k: hex::encode(k.expose()),
-                opc: hex::encode(opc.expose()),
-                amf: t.amf.to_ascii_lowercase(),
-                algorithm_id: "milenage".into(),
-                authentication_method: t.authentication_method,
-                routing_indicator: t.routing_indicator.clone(),
-                hn_key: t.hn_key.clone(),
-            })
+                hex::encode(k.expose()),
+                hex::encode(opc.expose()),
+            ))
         }
         None => None,
     };
@@ -428,6 +424,27 @@ async fn generate(
         three_gpp,
         aaa,
     })
+}
+
+/// 3GPP credentials: the subscriber's SUPI, K and OPc, with the rest from the owner's policy.
+fn usim_data(
+    owner: &Owner,
+    t: &ThreeGppPolicy,
+    supi: String,
+    k: String,
+    opc: String,
+) -> ThreeGppCredentials {
+    ThreeGppCredentials {
+        supi,
+        mnc_len: (owner.plmn.len() - 4) as u8,
+        k,
+        opc,
+        amf: t.amf.to_ascii_lowercase(),
+        algorithm_id: "milenage".into(),
+        authentication_method: t.authentication_method,
+        routing_indicator: t.routing_indicator.clone(),
+        hn_key: t.hn_key.clone(),
+    }
 }
 
 /// The credentials the owner preconfigured for the device, completed by the policy.
@@ -461,17 +478,13 @@ async fn preconfigured(
         )
     };
     let three_gpp = match (&policy.three_gpp, p.three_gpp) {
-        (Some(t), Some(c)) => Some(ThreeGppCredentials {
-            supi: c.supi,
-            mnc_len: (owner.plmn.len() - 4) as u8,
-            k: c.k.to_ascii_lowercase(),
-            opc: c.opc.to_ascii_lowercase(),
-            amf: t.amf.to_ascii_lowercase(),
-            algorithm_id: "milenage".into(),
-            authentication_method: t.authentication_method,
-            routing_indicator: t.routing_indicator.clone(),
-            hn_key: t.hn_key.clone(),
-        }),
+        (Some(t), Some(c)) => Some(usim_data(
+            owner,
+            t,
+            c.supi,
+            c.k.to_ascii_lowercase(),
+            c.opc.to_ascii_lowercase(),
+        )),
         (Some(_), None) => return Err(missing("3GPP")),
         (None, _) => None,
     };
